@@ -1,0 +1,34 @@
+"""LAMP scores (Lee, Park, Mo, Ahn, Shin, "Layer-adaptive sparsity for the magnitude-based
+pruning", ICLR 2021, arXiv 2010.07611).
+
+With the weights of one layer sorted so that |w[1]| <= ... <= |w[n]|::
+
+    score(u) = w[u]^2 / sum_{v >= u} w[v]^2
+
+The largest weight of every layer scores exactly 1, so a global LAMP threshold never empties
+a layer (while at least one weight per layer survives). Already-pruned (zero) entries score 0.
+"""
+
+import numpy as np
+
+
+def sorted_lamp_scores(weight):
+    """LAMP scores of one layer in ascending-|w| order (non-decreasing), as float64."""
+    squares = np.sort(np.square(np.asarray(weight, dtype=np.float32)), axis=None).astype(np.float64)
+    tail = np.cumsum(squares[::-1])[::-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = np.where(tail > 0, squares / tail, 0.0)
+    return scores
+
+
+def lamp_scores(weight):
+    """LAMP score of every entry of ``weight``, in the weight's own shape.
+
+    Equal magnitudes get distinct scores by their position in a stable sort (row-major
+    order); this never changes how many weights of a layer survive.
+    """
+    weight = np.asarray(weight)
+    order = np.argsort(np.square(weight.astype(np.float32)), axis=None, kind="stable")
+    scores = np.empty(weight.size, dtype=np.float64)
+    scores[order] = sorted_lamp_scores(weight.reshape(-1)[order])
+    return scores.reshape(weight.shape)

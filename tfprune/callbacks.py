@@ -1,0 +1,154 @@
+"""The callbacks ``model.fit`` needs to prune, in one bundle: ``tfprune.callbacks(model)``.
+
+* TF-MOT's ``UpdatePruningStep`` (advances the pruning step),
+* :class:`RefreshAllocation` for LAMP and global magnitude: before every pruning step the
+  per-layer targets are recomputed from the current (masked) weights, as the LAMP paper does,
+* :class:`Rewind` when the schedule asks for weight rewinding,
+* :class:`SparsitySummaries` (TensorBoard, per-layer sparsity) when ``log_dir`` is given.
+"""
+
+import numpy as np
+
+from tfprune import allocation as allocations
+from tfprune import guard, targets
+from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
+from tfprune.schedules import LayerSchedule
+
+
+def _layer_schedules(model):
+    out = {}
+    for key, layer in targets.prunable_layers(model).items():
+        if isinstance(layer, PruneLowMagnitude) and isinstance(layer.pruning_schedule, LayerSchedule):
+            out[key] = layer.pruning_schedule
+    return out
+
+
+def _pruning_step(model):
+    for layer in targets.prunable_layers(model).values():
+        if isinstance(layer, PruneLowMagnitude):
+            return int(layer.pruning_step.numpy())
+    return 0
+
+
+class _StepCounter(keras.callbacks.Callback):
+    """Tracks the pruning step the next batch will run at, without reading the device per batch."""
+
+    def on_train_begin(self, logs=None):
+        guard.mark_active(self.model)
+        spe = getattr(self.model, "_steps_per_execution", None)
+        if spe is not None and int(spe.numpy()) != 1:
+            raise ValueError(
+                f"steps_per_execution={int(spe.numpy())}: tfprune's pruning callbacks act between steps; "
+                "compile the pruned model with steps_per_execution=1"
+            )
+        self._next_step = _pruning_step(self.model) + 1
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._next_step += 1
+
+
+class RefreshAllocation(_StepCounter):
+    """Recompute the per-layer targets from the current weights before each pruning step."""
+
+    def __init__(self, allocation=None):
+        super().__init__()
+        self.allocation = allocation
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._schedules = _layer_schedules(self.model)
+        first = next(iter(self._schedules.values()))
+        self._allocate = allocations.get(self.allocation or first.allocation)
+        self._overrides = first.overrides
+        self._timing = first.schedule
+        self._steps = set(self._timing.pruning_steps())
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._next_step in self._steps:
+            self.refresh(self._next_step)
+
+    def refresh(self, step):
+        """Set every layer's target to the allocation at the schedule's sparsity for ``step``."""
+        weights = targets.prunable_weights(self.model)
+        weights = {k: weights[k] for k in self._schedules}
+        sparsity = self._timing.sparsity_at(step)
+        per_layer = allocations.allocate(self._allocate, weights, sparsity, self._overrides)
+        for key, schedule in self._schedules.items():
+            schedule.target.assign(per_layer[key])
+        return per_layer
+
+
+class Rewind(_StepCounter):
+    """Weight rewinding (Frankle et al. 2020): after each pruning round, reset the weights that
+    survive to their values at ``schedule.rewind_step``; masks and optimizer state are kept."""
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        timing = next(iter(_layer_schedules(self.model).values())).schedule
+        self._rewind_step = timing.rewind_step
+        self._after_rounds = {step + 1 for step in timing.pruning_steps()}
+        self._variables = [
+            v for v in self.model.trainable_variables + self.model.non_trainable_variables
+            if not any(tag in v.name for tag in ("/mask:", "/threshold:", "/pruning_step:"))
+        ]
+        if not hasattr(self.model, "_tfprune_rewind_values"):
+            self.model._tfprune_rewind_values = None
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if self._next_step == self._rewind_step:
+            self.model._tfprune_rewind_values = [v.numpy() for v in self._variables]
+        elif self._next_step in self._after_rounds and self.model._tfprune_rewind_values is not None:
+            for variable, value in zip(self._variables, self.model._tfprune_rewind_values):
+                variable.assign(value)
+            for layer in targets.prunable_layers(self.model).values():
+                layer.pruning_obj.weight_mask_op()
+
+
+class SparsitySummaries(keras.callbacks.Callback):
+    """Write each layer's sparsity and the overall sparsity to TensorBoard at every epoch end."""
+
+    def __init__(self, log_dir):
+        super().__init__()
+        if not isinstance(log_dir, str) or not log_dir:
+            raise ValueError(f"log_dir={log_dir!r}: must be a non-empty folder path")
+        self.log_dir = log_dir
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        weights = targets.prunable_weights(self.model)
+        total = sum(w.size for w in weights.values())
+        zeros = sum(w.size - np.count_nonzero(w) for w in weights.values())
+        with self._writer.as_default():
+            for key, w in weights.items():
+                tf.summary.scalar(f"sparsity/{key}", 1.0 - np.count_nonzero(w) / w.size, step=epoch)
+            tf.summary.scalar("sparsity/overall", zeros / total, step=epoch)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+def callbacks(model, log_dir=None, allocation=None):
+    """Every callback ``model.fit`` needs to prune ``model`` as planned.
+
+    Args:
+      model: a model returned by :func:`tfprune.prune` (or loaded with :func:`tfprune.load_model`).
+      log_dir: when given, per-layer sparsity goes to TensorBoard there.
+      allocation: only for a saved model pruned with a custom allocation function.
+    """
+    schedules = _layer_schedules(model)
+    if not schedules:
+        raise ValueError("model: has no tfprune pruning wrappers; wrap it with tfprune.prune(model, ...) first")
+    first = next(iter(schedules.values()))
+    bundle = [tfmot.sparsity.keras.UpdatePruningStep()]
+    adaptive = first.adaptive and first.schedule.pruning_steps()
+    bundle.append(RefreshAllocation(allocation) if adaptive else _StepCounter())
+    if getattr(first.schedule, "rewind_step", None) is not None:
+        bundle.append(Rewind())
+    if log_dir is not None:
+        bundle.append(SparsitySummaries(log_dir))
+    return bundle

@@ -1,0 +1,237 @@
+"""When to prune and to what overall sparsity, as TF-MOT ``PruningSchedule`` subclasses.
+
+Step numbering is TF-MOT's: the first training batch runs at step 1, and the step count
+carries on across ``fit`` calls and through save/load.
+
+* :class:`OneShot` prunes once, when :func:`tfprune.prune` is called; masks are then fixed.
+* :class:`Gradual` follows Zhu & Gupta (2017): ``s(t) = s_f + (s_i - s_f)(1 - p)^power``,
+  ``p = (t - begin_step) / (end_step - begin_step)``, every ``frequency`` steps and at
+  ``end_step`` itself, so the target is reached exactly at ``end_step``.
+* :class:`Iterative` is the LAMP paper's protocol: every ``steps_per_round`` steps remove
+  ``rate`` of the remaining weights (sparsity ``1 - (1 - rate)^k`` after round k, the last
+  round capped at the target), retraining in between, optionally rewinding the surviving
+  weights to those of step ``rewind_step``.
+
+Each schedule lists its pruning steps in Python (``pruning_steps()`` and ``sparsity_at``);
+the graph looks the step up in that table, so Python and graph agree by construction.
+:class:`LayerSchedule` is what each TF-MOT wrapper runs: it reads the layer's target from a
+``tf.Variable``.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from tfprune.allocation import budget
+from tfprune.backend import keras, tf
+from tensorflow_model_optimization.python.core.sparsity.keras import pruning_schedule
+
+_register = keras.utils.register_keras_serializable(package="tfprune")
+
+
+def _check_step(value, argument, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{argument}={value!r}: must be an integer >= {minimum}")
+    return int(value)
+
+
+class Schedule(pruning_schedule.PruningSchedule):
+    """Base class: a finite table of (step, overall sparsity) pruning events."""
+
+    def __init__(self, sparsity):
+        self.sparsity = budget.check_sparsity(sparsity)
+        self._table = None
+
+    def _events(self):
+        """List of (step, sparsity) pruning events, steps increasing."""
+        raise NotImplementedError
+
+    @property
+    def events(self):
+        if self._table is None:
+            self._table = self._events()
+        return self._table
+
+    def pruning_steps(self):
+        return [step for step, _ in self.events]
+
+    def sparsity_at(self, step):
+        """Overall sparsity after the last pruning event at or before ``step`` (0 before any)."""
+        current = 0.0
+        for event_step, value in self.events:
+            if event_step > step:
+                break
+            current = value
+        return current
+
+    @property
+    def last_step(self):
+        """Step of the last pruning event (0 when pruning happens outside training)."""
+        return self.events[-1][0] if self.events else 0
+
+    def __call__(self, step):
+        if not self.events:
+            return tf.constant(False), tf.constant(self.sparsity, tf.float32)
+        steps = tf.constant([s for s, _ in self.events], tf.int64)
+        values = tf.constant([v for _, v in self.events], tf.float32)
+        step = tf.cast(step, tf.int64)
+        index = tf.searchsorted(steps, tf.reshape(step, [1]), side="right")[0] - 1
+        found = index >= 0
+        safe = tf.maximum(index, 0)
+        should_prune = tf.logical_and(found, tf.equal(tf.gather(steps, safe), step))
+        value = tf.where(found, tf.gather(values, safe), 0.0)
+        return should_prune, value
+
+    def get_config(self):
+        return {"class_name": keras.utils.get_registered_name(type(self)), "config": self._config()}
+
+    def _config(self):
+        return {"sparsity": self.sparsity}
+
+
+@_register
+class OneShot(Schedule):
+    """Prune once, immediately, when the model is wrapped; masks stay fixed in training."""
+
+    def _events(self):
+        return []
+
+
+@_register
+class Gradual(Schedule):
+    """Polynomial (cubic by default) ramp from ``initial_sparsity`` to ``sparsity``."""
+
+    def __init__(self, sparsity, end_step, begin_step=1, frequency=100, power=3, initial_sparsity=0.0):
+        super().__init__(sparsity)
+        self.begin_step = _check_step(begin_step, "begin_step", 1)
+        self.end_step = _check_step(end_step, "end_step", self.begin_step)
+        self.frequency = _check_step(frequency, "frequency", 1)
+        if isinstance(power, bool) or not isinstance(power, numbers.Real) or not power > 0:
+            raise ValueError(f"power={power!r}: must be a positive number (3 is the usual cubic ramp)")
+        self.power = float(power)
+        self.initial_sparsity = budget.check_sparsity(initial_sparsity, "initial_sparsity")
+        if self.initial_sparsity > self.sparsity:
+            raise ValueError(
+                f"initial_sparsity={initial_sparsity!r}: must not exceed sparsity={sparsity!r}"
+            )
+
+    def _events(self):
+        steps = list(range(self.begin_step, self.end_step + 1, self.frequency))
+        if steps[-1] != self.end_step:
+            steps.append(self.end_step)
+        span = max(self.end_step - self.begin_step, 1)
+        events = []
+        for step in steps:
+            progress = min(1.0, (step - self.begin_step) / span) if self.end_step > self.begin_step else 1.0
+            value = self.sparsity + (self.initial_sparsity - self.sparsity) * (1.0 - progress) ** self.power
+            events.append((step, float(value)))
+        return events
+
+    def _config(self):
+        return {
+            "sparsity": self.sparsity,
+            "end_step": self.end_step,
+            "begin_step": self.begin_step,
+            "frequency": self.frequency,
+            "power": self.power,
+            "initial_sparsity": self.initial_sparsity,
+        }
+
+
+@_register
+class Iterative(Schedule):
+    """Rounds that each remove ``rate`` of the remaining weights, with retraining between."""
+
+    def __init__(self, sparsity, steps_per_round, rate=0.2, begin_step=1, rewind_step=None):
+        super().__init__(sparsity)
+        self.steps_per_round = _check_step(steps_per_round, "steps_per_round", 1)
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 < rate < 1.0:
+            raise ValueError(f"rate={rate!r}: must be in (0, 1), the fraction of remaining weights removed per round")
+        self.rate = float(rate)
+        self.begin_step = _check_step(begin_step, "begin_step", 1)
+        if rewind_step is not None:
+            rewind_step = _check_step(rewind_step, "rewind_step", 1)
+            if rewind_step > self.begin_step:
+                raise ValueError(
+                    f"rewind_step={rewind_step!r}: must be <= begin_step={self.begin_step} "
+                    "(weights are rewound to a point before the first pruning round)"
+                )
+        self.rewind_step = rewind_step
+
+    @property
+    def rounds(self):
+        if self.sparsity == 0.0:
+            return 0
+        return max(1, math.ceil(math.log(1.0 - self.sparsity) / math.log(1.0 - self.rate) - 1e-9))
+
+    @property
+    def total_steps(self):
+        """Training steps for all rounds, each followed by ``steps_per_round`` of retraining."""
+        return self.begin_step - 1 + self.rounds * self.steps_per_round
+
+    def _events(self):
+        return [
+            (self.begin_step + k * self.steps_per_round, min(self.sparsity, 1.0 - (1.0 - self.rate) ** (k + 1)))
+            for k in range(self.rounds)
+        ]
+
+    def _config(self):
+        return {
+            "sparsity": self.sparsity,
+            "steps_per_round": self.steps_per_round,
+            "rate": self.rate,
+            "begin_step": self.begin_step,
+            "rewind_step": self.rewind_step,
+        }
+
+
+def deserialize(config):
+    """A schedule from ``get_config()`` output (or the schedule itself)."""
+    if isinstance(config, Schedule):
+        return config
+    return keras.utils.deserialize_keras_object(config)
+
+
+@_register
+class LayerSchedule(pruning_schedule.PruningSchedule, tf.Module):
+    """The schedule one TF-MOT wrapper runs: the global timing, a per-layer target variable.
+
+    * fixed allocations (``adaptive=False``): the variable holds the layer's final sparsity and
+      each event prunes to ``target * s(t) / s_final`` -- the layer follows the global ramp.
+    * adaptive allocations (LAMP, global): the variable holds the layer's sparsity for the
+      next event; :class:`tfprune.callbacks.RefreshAllocation` recomputes it from the current
+      weights before every pruning step.
+
+    ``allocation`` and ``overrides`` are recorded so a saved model knows how to continue.
+    """
+
+    def __init__(self, schedule, target, adaptive=False, allocation=None, overrides=None):
+        tf.Module.__init__(self, name="layer_schedule")
+        self.schedule = deserialize(schedule)
+        self.adaptive = bool(adaptive)
+        self.allocation = allocation
+        self.overrides = dict(overrides or {})
+        self.target = tf.Variable(float(target), trainable=False, dtype=tf.float32, name="target_sparsity")
+
+    def __call__(self, step):
+        should_prune, overall = self.schedule(step)
+        if self.adaptive or self.schedule.sparsity == 0.0:
+            return should_prune, tf.identity(self.target)
+        return should_prune, self.target * overall / self.schedule.sparsity
+
+    def get_config(self):
+        return {
+            "class_name": keras.utils.get_registered_name(type(self)),
+            "config": {
+                "schedule": self.schedule.get_config(),
+                "target": float(np.asarray(self.target.numpy())),
+                "adaptive": self.adaptive,
+                "allocation": self.allocation,
+                "overrides": self.overrides,
+            },
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
