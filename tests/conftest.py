@@ -27,5 +27,4 @@ def _seed():
     random.seed(0)
     np.random.seed(0)
     tf.random.set_seed(0)
-    tf.keras.backend.clear_session() if hasattr(tf.keras, "backend") else None
     yield
