@@ -101,10 +101,9 @@ def prune(model, sparsity=None, allocation="lamp", schedule=None, exclude=None, 
 
     pruned = _clone(model, wrap)
     if not schedule.events:
-        wrapped = targets.prunable_layers(pruned)
         sizes = {k: weights[k].size for k in final}
         keep = masks.keep_counts(final, sizes)
-        masks.apply_masks(pruned, {k: masks.top_k_mask(np.abs(weights[k]), keep[k]) for k in wrapped})
+        masks.apply_masks(pruned, {k: masks.top_k_mask(np.abs(weights[k]), keep[k]) for k in final})
     return guard.install(pruned)
 
 
