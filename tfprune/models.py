@@ -1,0 +1,44 @@
+"""Small built-in models for the offline data sets (and any input shape)."""
+
+from tfprune.backend import keras
+
+
+def default_model(input_shape, num_classes, seed=0):
+    """A small CNN for images (h, w, c), a 1-D CNN for signals (n, c), an MLP otherwise.
+
+    The output layer gives logits (no softmax).
+    """
+    init = keras.initializers.GlorotUniform(seed=seed)
+    layers = [keras.Input(tuple(input_shape))]
+    if len(input_shape) == 3:
+        layers += [
+            keras.layers.Conv2D(16, 3, padding="same", activation="relu", kernel_initializer=init, name="conv1"),
+            keras.layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer=init, name="conv2"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+        ]
+    elif len(input_shape) == 2:
+        layers += [
+            keras.layers.Conv1D(16, 5, padding="same", activation="relu", kernel_initializer=init, name="conv1"),
+            keras.layers.Conv1D(32, 5, padding="same", activation="relu", kernel_initializer=init, name="conv2"),
+            keras.layers.MaxPooling1D(2),
+            keras.layers.Flatten(),
+        ]
+    else:
+        layers.append(keras.layers.Flatten())
+    layers += [
+        keras.layers.Dense(128, activation="relu", kernel_initializer=init, name="dense1"),
+        keras.layers.Dense(num_classes, kernel_initializer=init, name="logits"),
+    ]
+    return keras.Sequential(layers, name="tfprune_default")
+
+
+def compile_for_classification(model, learning_rate=1e-3, jit_compile=False):
+    """Compile with Adam and sparse categorical cross-entropy on logits, reporting accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        jit_compile=jit_compile,
+    )
+    return model
