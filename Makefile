@@ -1,0 +1,16 @@
+PYTHON ?= python3
+
+.PHONY: install demo test benchmarks
+
+install:
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+
+demo: install
+	tfprune prune
+
+test: install
+	$(PYTHON) -m pytest
+
+benchmarks: install
+	$(PYTHON) benchmarks/bench_training_step.py
+	$(PYTHON) benchmarks/bench_lamp_allocation.py

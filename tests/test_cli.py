@@ -1,0 +1,84 @@
+"""The command line, end to end on digits."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import tfprune
+from tfprune.cli import main, make_schedule
+from tfprune.schedules import Gradual, Iterative, OneShot
+
+
+def test_prune_end_to_end_on_digits(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["prune", "--sparsity", "0.8", "--epochs", "3", "--output", str(out), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(out)) == ["model.keras", "report.json", "report.md", "sparsity.png"]
+    report = json.loads((out / "report.json").read_text())
+    total = report["summary"]["total"]
+    assert total["nonzeros"] == round(total["params"] * 0.2)  # gradual reaches the target exactly
+    assert report["accuracy"]["pruned"] > 0.5
+    assert (out / "sparsity.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    model = tfprune.load_model(str(out / "model.keras"))
+    assert not tfprune.is_pruned(model)
+    zeros = sum(int(np.sum(w == 0)) for w in (layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")))
+    assert zeros == total["params"] - total["nonzeros"]
+    assert "test accuracy: dense" in result.output
+
+
+def test_prune_a_saved_model_with_one_shot_uniform(tmp_path):
+    from tfprune.models import default_model
+
+    path = str(tmp_path / "dense.keras")
+    default_model((8, 8, 1), 10).save(path)
+    result = CliRunner().invoke(
+        main, ["prune", "--model", path, "--allocation", "uniform", "--schedule", "oneshot", "--epochs", "1",
+               "--output", str(tmp_path / "o"), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert report["settings"]["schedule"] == "OneShot"
+    for row in report["summary"]["layers"]:
+        assert abs(row["sparsity"] - 0.9) <= 1 / row["params"] + 1e-9
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--sparsity", "1.5"], "--sparsity=1.5: must be in [0, 1)"),
+        (["--allocation", "best"], "Invalid value for '--allocation'"),
+        (["--dataset", "no_such_dataset_xyz"], "no_such_dataset_xyz"),
+        (["--epochs", "0"], "Invalid value for '--epochs'"),
+    ],
+)
+def test_bad_cli_input_is_a_clear_error_and_writes_nothing(tmp_path, args, message):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["prune", "--output", str(out), "--quiet", *args])
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists() or os.listdir(out) == []
+
+
+def test_model_with_wrong_input_shape(tmp_path):
+    from tfprune.models import default_model
+
+    path = str(tmp_path / "m.keras")
+    default_model((40, 1), 10).save(path)
+    result = CliRunner().invoke(main, ["prune", "--model", path, "--output", str(tmp_path / "o"), "--quiet"])
+    assert result.exit_code == 1
+    assert "takes inputs of shape (40, 1)" in result.output and "(8, 8, 1)" in result.output
+
+
+def test_cli_schedules():
+    assert isinstance(make_schedule("oneshot", 0.9, 100), OneShot)
+    gradual = make_schedule("gradual", 0.9, 300)
+    assert isinstance(gradual, Gradual) and gradual.end_step == 200 and gradual.frequency == 20
+    iterative = make_schedule("iterative", 0.9, 220)
+    assert isinstance(iterative, Iterative) and iterative.rounds == 11 and iterative.steps_per_round == 20
+    assert iterative.total_steps <= 220
