@@ -127,7 +127,7 @@ def test_lamp_and_global_reallocate_when_weights_change():
 def test_uniform_targets_stay_fixed():
     schedule = Gradual(0.8, end_step=20, begin_step=1, frequency=10)
     pruned = tfprune.prune(small_cnn(), allocation="uniform", schedule=schedule)
-    assert [type(c).__name__ for c in tfprune.callbacks(pruned)] == ["UpdatePruningStep", "_StepCounter"]
+    assert [type(c).__name__ for c in tfprune.callbacks(pruned)] == ["UpdatePruningStep", "_Active"]
 
 
 def test_xla_reaches_scheduled_sparsity():

@@ -30,8 +30,12 @@ def _pruning_step(model):
     return 0
 
 
-class _StepCounter(keras.callbacks.Callback):
-    """Tracks the pruning step the next batch will run at, without reading the device per batch."""
+class _Active(keras.callbacks.Callback):
+    """Marks the pruning callbacks as present for the guard; needs no per-batch hook."""
+
+    def __init__(self):
+        super().__init__()
+        self._supports_tf_logs = True  # never forces a device sync of the logs
 
     def on_train_begin(self, logs=None):
         guard.mark_active(self.model)
@@ -41,10 +45,21 @@ class _StepCounter(keras.callbacks.Callback):
                 f"steps_per_execution={int(spe.numpy())}: tfprune's pruning callbacks act between steps; "
                 "compile the pruned model with steps_per_execution=1"
             )
+
+
+class _StepCounter(_Active):
+    """Knows the pruning step the next batch runs at, without reading the device per batch."""
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
         self._next_step = _pruning_step(self.model) + 1
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_begin(self, batch, logs=None):
+        self.before_step(self._next_step)
         self._next_step += 1
+
+    def before_step(self, step):
+        """Called before the batch that runs at pruning step ``step``."""
 
 
 class RefreshAllocation(_StepCounter):
@@ -63,9 +78,9 @@ class RefreshAllocation(_StepCounter):
         self._timing = first.schedule
         self._steps = set(self._timing.pruning_steps())
 
-    def on_train_batch_begin(self, batch, logs=None):
-        if self._next_step in self._steps:
-            self.refresh(self._next_step)
+    def before_step(self, step):
+        if step in self._steps:
+            self.refresh(step)
 
     def refresh(self, step):
         """Set every layer's target to the allocation at the schedule's sparsity for ``step``."""
@@ -94,10 +109,10 @@ class Rewind(_StepCounter):
         if not hasattr(self.model, "_tfprune_rewind_values"):
             self.model._tfprune_rewind_values = None
 
-    def on_train_batch_begin(self, batch, logs=None):
-        if self._next_step == self._rewind_step:
+    def before_step(self, step):
+        if step == self._rewind_step:
             self.model._tfprune_rewind_values = [v.numpy() for v in self._variables]
-        elif self._next_step in self._after_rounds and self.model._tfprune_rewind_values is not None:
+        elif step in self._after_rounds and self.model._tfprune_rewind_values is not None:
             for variable, value in zip(self._variables, self.model._tfprune_rewind_values):
                 variable.assign(value)
             for layer in targets.prunable_layers(self.model).values():
@@ -146,7 +161,7 @@ def callbacks(model, log_dir=None, allocation=None):
     first = next(iter(schedules.values()))
     bundle = [tfmot.sparsity.keras.UpdatePruningStep()]
     adaptive = first.adaptive and first.schedule.pruning_steps()
-    bundle.append(RefreshAllocation(allocation) if adaptive else _StepCounter())
+    bundle.append(RefreshAllocation(allocation) if adaptive else _Active())
     if getattr(first.schedule, "rewind_step", None) is not None:
         bundle.append(Rewind())
     if log_dir is not None:
