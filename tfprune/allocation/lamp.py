@@ -14,11 +14,13 @@ import numpy as np
 
 def sorted_lamp_scores(weight):
     """LAMP scores of one layer in ascending-|w| order (non-decreasing), as float64."""
-    squares = np.sort(np.square(np.asarray(weight, dtype=np.float32)), axis=None).astype(np.float64)
-    tail = np.cumsum(squares[::-1])[::-1]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        scores = np.where(tail > 0, squares / tail, 0.0)
-    return scores
+    squares = np.square(np.asarray(weight, dtype=np.float32)).reshape(-1)
+    squares.sort()
+    tail = np.cumsum(squares[::-1], dtype=np.float64)[::-1]
+    if squares.size == 0 or tail[0] == 0.0:
+        return np.zeros(squares.size, dtype=np.float64)
+    # tail[-1] is the largest square > 0, so every tail entry is positive
+    return np.divide(squares, tail, out=tail)
 
 
 def lamp_scores(weight):

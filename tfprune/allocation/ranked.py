@@ -13,6 +13,27 @@ from tfprune.allocation import budget
 from tfprune.allocation.lamp import sorted_lamp_scores
 
 
+def _kth_largest(sorted_scores, k):
+    """The k-th largest value over several ascending arrays of non-negative floats.
+
+    Exact: bisects on the floats' bit patterns (monotone for non-negative IEEE floats),
+    counting with one ``searchsorted`` per layer -- no concatenation, no global sort.
+    """
+    arrays = list(sorted_scores.values())
+    dtype = arrays[0].dtype
+    bits = np.dtype(f"int{dtype.itemsize * 8}")
+    low = int(np.array(0, dtype).view(bits))  # count(>= 0) = everything >= k
+    high = int(np.array(max(a[-1] for a in arrays), dtype).view(bits))
+    while low < high:
+        middle = (low + high + 1) // 2
+        value = np.array(middle, bits).view(dtype)
+        if sum(a.size - np.searchsorted(a, value, side="left") for a in arrays) >= k:
+            low = middle
+        else:
+            high = middle - 1
+    return np.array(low, bits).view(dtype)
+
+
 def _allocate(sorted_scores, keep_total):
     sizes = {k: s.size for k, s in sorted_scores.items()}
     total = sum(sizes.values())
@@ -20,8 +41,7 @@ def _allocate(sorted_scores, keep_total):
         return {k: 0.0 for k in sizes}
     if keep_total <= 0:
         return {k: 1.0 for k in sizes}
-    everything = np.concatenate(list(sorted_scores.values()))
-    threshold = np.partition(everything, total - keep_total)[total - keep_total]
+    threshold = _kth_largest(sorted_scores, keep_total)
     keep, ties = {}, {}
     for key, scores in sorted_scores.items():
         left = np.searchsorted(scores, threshold, side="left")
@@ -40,7 +60,7 @@ def global_magnitude(weights, sparsity):
     """One |w| threshold over all prunable weights (Han et al. 2015 style global pruning)."""
     sparsity = budget.check_sparsity(sparsity)
     weights = budget.check_weights(weights)
-    scores = {k: np.sort(np.abs(w), axis=None) for k, w in weights.items()}
+    scores = {k: np.sort(np.abs(np.asarray(w, dtype=np.float32)), axis=None) for k, w in weights.items()}
     return _allocate(scores, budget.survivors(sum(s.size for s in scores.values()), sparsity))
 
 
