@@ -7,7 +7,7 @@ import tfprune
 from tfprune import targets
 from tfprune.allocation import budget
 from tfprune.backend import PruneLowMagnitude, keras, tf
-from tfprune.callbacks import RefreshAllocation
+from tfprune.callbacks import RefreshAllocation, rewound_variables
 from tfprune.schedules import Gradual, Iterative, OneShot
 
 RNG = np.random.default_rng(0)
@@ -204,10 +204,9 @@ def test_iterative_rounds_and_weight_rewinding():
 
     train(pruned, 8, callbacks=[Record()])
     rewind = pruned._tfprune_rewind_values
-    snapshot = next(v for v, var in zip(rewind, [
-        v for v in pruned.trainable_variables + pruned.non_trainable_variables
-        if not any(t in v.name for t in ("/mask:", "/threshold:", "/pruning_step:"))
-    ]) if var is pruned.layers[3].layer.kernel)
+    variables = rewound_variables(pruned)
+    assert len(variables) == len(pruned.get_weights()) - 3 * 3  # 3 wrappers: mask, threshold, step
+    snapshot = next(v for v, var in zip(rewind, variables) if var is pruned.layers[3].layer.kernel)
     np.testing.assert_array_equal(seen["weights"], snapshot * seen["mask"])
     assert 0 < seen["mask"].mean() < 1
     total = tfprune.sparsity_summary(pruned)["total"]

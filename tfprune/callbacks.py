@@ -93,6 +93,16 @@ class RefreshAllocation(_StepCounter):
         return per_layer
 
 
+def rewound_variables(model):
+    """The model's variables that rewinding resets: all but TF-MOT's masks, thresholds and steps."""
+    bookkeeping = set()
+    for layer in targets.prunable_layers(model).values():
+        if isinstance(layer, PruneLowMagnitude):
+            bookkeeping.add(id(layer.pruning_step))
+            bookkeeping.update(id(v) for _, mask, threshold in layer.pruning_vars for v in (mask, threshold))
+    return [v for v in model.trainable_variables + model.non_trainable_variables if id(v) not in bookkeeping]
+
+
 class Rewind(_StepCounter):
     """Weight rewinding (Frankle et al. 2020): after each pruning round, reset the weights that
     survive to their values at ``schedule.rewind_step``; masks and optimizer state are kept."""
@@ -102,10 +112,7 @@ class Rewind(_StepCounter):
         timing = next(iter(_layer_schedules(self.model).values())).schedule
         self._rewind_step = timing.rewind_step
         self._after_rounds = {step + 1 for step in timing.pruning_steps()}
-        self._variables = [
-            v for v in self.model.trainable_variables + self.model.non_trainable_variables
-            if not any(tag in v.name for tag in ("/mask:", "/threshold:", "/pruning_step:"))
-        ]
+        self._variables = rewound_variables(self.model)
         if not hasattr(self.model, "_tfprune_rewind_values"):
             self.model._tfprune_rewind_values = None
 
