@@ -22,6 +22,7 @@ from tfprune.guard import MissingPruningCallbacks
 from tfprune.prune import is_pruned, prune, strip
 from tfprune.saving import load_model
 from tfprune.summary import format_summary, sparsity_summary
+from tfprune import tuning  # noqa: E402  (last: it builds on the names above)
 
 __version__ = "0.1.0"
 
@@ -38,4 +39,5 @@ __all__ = [
     "schedules",
     "sparsity_summary",
     "strip",
+    "tuning",
 ]

@@ -125,5 +125,13 @@ def prune_command(model_path, dataset, data_dir, allocation, sparsity, schedule,
         click.echo(f"wrote {os.path.relpath(path)}")
 
 
+def _register_subcommands():
+    from tfprune.tuning.cli import tune_command
+
+    main.add_command(tune_command)
+
+
+_register_subcommands()
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,625 @@
+"""``PruningTuner``: Keras Tuner search over pruned tf_keras models.
+
+Keras Tuner 1.4.8 runs on Keras 3 when it is installed (TensorFlow >= 2.16 installs it), and its
+``Tuner`` class rejects tf_keras models with ``FatalTypeError``; ``TF_USE_LEGACY_KERAS`` does
+not change that. ``BaseTuner`` -- the oracles, trial bookkeeping, resume, chief/worker mode --
+is model-agnostic, so :class:`PruningTuner` subclasses it and does the Keras part itself with
+tf_keras: build (via :class:`~tfprune.tuning.PruningHyperModel`) -> :func:`tfprune.prune` ->
+compile -> ``fit`` with :func:`tfprune.callbacks` added -> score (the last epoch's logs plus the
+achieved sparsity and size) -> save the trial's model.
+
+Per trial, in ``<directory>/<project_name>/trial_<id>/``:
+
+* ``checkpoint.weights.h5`` -- tf_keras weights of the wrapped model (masks, pruning step),
+* ``model.keras`` -- the whole wrapped model; ``tfprune.load_model`` or plain
+  ``keras.models.load_model`` reads it with no custom objects,
+* ``run.json`` -- which tuner ran it, the epochs/steps, the schedule, and the metrics,
+* ``trial.json`` -- Keras Tuner's own record.
+
+The trial is scored on its final epoch, not its best one: the pruning schedules reach their
+target before training ends, so the final model is the one at the sampled sparsity.
+"""
+
+import copy
+import gc
+import json
+import math
+import numbers
+import os
+import sys
+import time
+import warnings
+import zlib
+
+import keras_tuner as kt
+from keras_tuner import errors as kt_errors
+from keras_tuner.engine import base_tuner
+from keras_tuner.engine import trial as trial_module
+
+from tfprune.callbacks import callbacks as pruning_callbacks
+from tfprune.backend import keras, tf
+from tfprune.io import atomic_path, write_text
+from tfprune.saving import load_model as _load_model
+from tfprune.summary import sparsity_summary
+from tfprune.tuning import objectives
+from tfprune.tuning.hypermodel import ScheduleTooShort, as_pruning_hypermodel
+from tfprune.tuning.objectives import Constrained
+
+ORACLES = ("random", "bayesian", "hyperband")
+
+WEIGHTS_FILE = "checkpoint.weights.h5"
+MODEL_FILE = "model.keras"
+RUN_FILE = "run.json"
+
+_KNOWN_DIRECTIONS = {"sparsity": "max", "size_kb": "min"}
+
+
+def _has_chief_oracle():
+    from keras_tuner.src.distribute import utils as dist_utils
+
+    return dist_utils.has_chief_oracle()
+
+
+def _is_chief():
+    from keras_tuner.src.distribute import utils as dist_utils
+
+    return dist_utils.is_chief_oracle()
+
+
+def _resolve_objective(objective, min_sparsity, max_size_kb):
+    """(keras_tuner.Objective the oracle optimises, Constrained or None)."""
+    if isinstance(objective, Constrained):
+        if min_sparsity is not None or max_size_kb is not None:
+            raise ValueError(
+                "min_sparsity/max_size_kb: already given by objective=Constrained(...); give them in one place"
+            )
+        return kt.Objective(objective.name, "max"), objective
+    if isinstance(objective, str):
+        if not objective:
+            raise ValueError("objective='': give a metric name such as 'val_accuracy'")
+        name = objective
+        try:
+            direction = _KNOWN_DIRECTIONS.get(name) or _infer_direction(name)
+        except ValueError as e:
+            direction = None
+            unknown = e
+        base = kt.Objective(name, direction) if direction else None
+    elif isinstance(objective, kt.Objective):
+        name, base = objective.name, objective
+    else:
+        raise TypeError(
+            f"objective={objective!r}: expected a metric name (e.g. 'val_accuracy'), a keras_tuner.Objective "
+            "or tfprune.tuning.Constrained"
+        )
+    if min_sparsity is not None or max_size_kb is not None:
+        if base is not None and base.direction != "max":
+            shown = repr(objective) if isinstance(objective, str) else f"Objective({name!r}, {base.direction!r})"
+            raise ValueError(
+                f"objective={shown}: a min_sparsity/max_size_kb constraint needs a metric to maximise "
+                "in [0, 1] (accuracy, AUC, ...)"
+            )
+        constraint = Constrained(name, min_sparsity=min_sparsity, max_size_kb=max_size_kb)
+        return kt.Objective(constraint.name, "max"), constraint
+    if base is None:
+        raise ValueError(f"objective={name!r}: {unknown}")
+    return base, None
+
+
+def _infer_direction(name):
+    from keras_tuner.src.engine import metrics_tracking
+
+    direction = metrics_tracking.infer_metric_direction(name)
+    if direction is None:
+        raise ValueError(
+            "cannot tell whether to maximise or minimise it; pass keras_tuner.Objective(name, 'max'|'min')"
+        )
+    return direction
+
+
+def _check_int(value, argument, minimum=1, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{argument}={value!r}: must be an integer >= {minimum}")
+    return int(value)
+
+
+def make_oracle(oracle, objective, max_trials=None, max_epochs=None, seed=None, **kwargs):
+    """A Keras Tuner oracle by name: "random", "bayesian" or "hyperband".
+
+    ``max_trials`` defaults to 10 for random and bayesian; for hyperband it is optional (a cap
+    on the trials Hyperband's brackets would run) and ``max_epochs`` is required.
+    """
+    if oracle not in ORACLES:
+        raise ValueError(f"oracle={oracle!r}: choose one of {list(ORACLES)} or pass a keras_tuner.Oracle")
+    seed = _check_int(seed, "seed", minimum=0, allow_none=True)
+    if oracle == "hyperband":
+        max_epochs = _check_int(max_epochs, "max_epochs", minimum=1, allow_none=True)
+        if max_epochs is None:
+            raise ValueError("max_epochs=None: oracle='hyperband' needs max_epochs (an integer >= 1)")
+        max_trials = _check_int(max_trials, "max_trials", allow_none=True)
+        result = kt.oracles.HyperbandOracle(objective=objective, max_epochs=max_epochs, seed=seed, **kwargs)
+        result.max_trials = max_trials
+        return result
+    if max_epochs is not None:
+        raise ValueError(f"max_epochs={max_epochs!r}: only used by oracle='hyperband'; pass epochs= to search()")
+    max_trials = _check_int(10 if max_trials is None else max_trials, "max_trials")
+    cls = kt.oracles.RandomSearchOracle if oracle == "random" else kt.oracles.BayesianOptimizationOracle
+    return cls(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+
+
+def _first_array(x):
+    if isinstance(x, dict):
+        x = next(iter(x.values()))
+    if isinstance(x, (list, tuple)):
+        x = x[0]
+    return x
+
+
+def steps_per_epoch(fit_args, fit_kwargs):
+    """Training steps per epoch ``model.fit`` will run for these arguments."""
+    if fit_kwargs.get("steps_per_epoch") is not None:
+        return _check_int(fit_kwargs["steps_per_epoch"], "steps_per_epoch")
+    x = fit_args[0] if fit_args else fit_kwargs.get("x")
+    if x is None:
+        raise kt_errors.FatalValueError("search(): give the training data (x, y or a dataset) as for model.fit")
+    if isinstance(x, tf.data.Dataset):
+        cardinality = int(x.cardinality().numpy())
+        if cardinality <= 0:
+            raise kt_errors.FatalValueError(
+                "search(x=dataset): the dataset has infinite or unknown length; pass steps_per_epoch= so the "
+                "pruning schedule can be laid out over the trial's training steps"
+            )
+        return cardinality
+    if isinstance(x, keras.utils.Sequence):
+        return len(x)
+    array = _first_array(x)
+    try:
+        n = len(array)
+    except TypeError:
+        raise kt_errors.FatalValueError(
+            f"search(x={type(x).__name__}): cannot tell the number of training steps; pass steps_per_epoch="
+        ) from None
+    split = fit_kwargs.get("validation_split") or 0.0
+    if split:
+        n = int(n * (1.0 - split))
+    batch_size = fit_kwargs.get("batch_size") or 32
+    return max(1, math.ceil(n / batch_size))
+
+
+def _scoring_data(fit_args, fit_kwargs):
+    """The training data as at-initialisation scorers take it: a dataset of (x, y), or None."""
+    x = fit_args[0] if fit_args else fit_kwargs.get("x")
+    y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
+    if isinstance(x, tf.data.Dataset):
+        return x
+    if x is None or y is None or isinstance(x, keras.utils.Sequence):
+        return None
+    return tf.data.Dataset.from_tensor_slices((x, y))
+
+
+class PruningTuner(base_tuner.BaseTuner):
+    """Search over pruned tf_keras models with a Keras Tuner oracle.
+
+    Args:
+      hypermodel: a :class:`~tfprune.tuning.PruningHyperModel`, or a build function
+        ``build(hp) -> tf_keras model`` / ``keras_tuner.HyperModel`` (wrapped with the default
+        pruning search space).
+      oracle: "random", "bayesian", "hyperband" or a ``keras_tuner.Oracle`` instance (whose
+        objective is then used; ``objective``, ``max_trials`` etc. must be left at their defaults).
+      objective: metric to optimise (default ``"val_accuracy"``), a ``keras_tuner.Objective``
+        or a :class:`~tfprune.tuning.Constrained`.
+      max_trials: trials to run (default 10; for hyperband an optional cap).
+      max_epochs: hyperband only: the most epochs a trial trains.
+      min_sparsity: constraint: trials whose achieved sparsity is below it are infeasible.
+      max_size_kb: constraint: trials whose size (see ``size``) exceeds it are infeasible.
+      size: "estimate" (sparse-storage estimate, :func:`~tfprune.tuning.estimate_size_bytes`)
+        or "tflite" (``tfprune.export.to_tflite`` file size, when available).
+      seed: seeds the oracle and every trial (``keras.utils.set_random_seed(seed + trial)``).
+      optimizer, loss, metrics: compile arguments overriding (or supplying, for uncompiled
+        models) those of the model that ``build`` returns.
+      distribution_strategy: a ``tf.distribute.Strategy``; every trial is built, pruned,
+        compiled and trained under its scope.
+      directory, project_name: where the search lives (``directory/project_name``).
+      overwrite: start afresh (delete the project). With ``False`` (default) an existing
+        project is resumed: finished trials are kept and not run again.
+      tuner_id: this tuner's id (default: ``$KERASTUNER_TUNER_ID`` or "tuner0").
+      **oracle_kwargs: passed to the oracle (e.g. ``num_initial_points``, ``factor``).
+
+    Distributed search: start the same script as one chief and any number of workers with
+    Keras Tuner's environment variables ``KERASTUNER_TUNER_ID`` (``chief``, ``tuner0``, ...),
+    ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT``. The chief only serves the oracle;
+    workers run trials and must see the same ``directory`` (a shared file system), where they
+    write the trials' models. Workers never delete the project (``overwrite`` is ignored there).
+    """
+
+    def __init__(
+        self,
+        hypermodel,
+        oracle="random",
+        *,
+        objective="val_accuracy",
+        max_trials=None,
+        max_epochs=None,
+        min_sparsity=None,
+        max_size_kb=None,
+        size="estimate",
+        seed=None,
+        optimizer=None,
+        loss=None,
+        metrics=None,
+        distribution_strategy=None,
+        directory=None,
+        project_name=None,
+        overwrite=False,
+        tuner_id=None,
+        **oracle_kwargs,
+    ):
+        if size not in objectives.SIZE_METHODS:
+            raise ValueError(f"size={size!r}: choose one of {list(objectives.SIZE_METHODS)}")
+        if size == "tflite" and not objectives.tflite_available():
+            raise ValueError("size='tflite': tfprune.export.to_tflite is not available; use size='estimate'")
+        if distribution_strategy is not None and not isinstance(distribution_strategy, tf.distribute.Strategy):
+            raise TypeError(
+                f"distribution_strategy={distribution_strategy!r}: expected a tf.distribute.Strategy, "
+                "e.g. tf.distribute.MirroredStrategy()"
+            )
+        if directory is not None and not isinstance(directory, (str, os.PathLike)):
+            raise TypeError(f"directory={directory!r}: expected a folder path")
+        self.seed = _check_int(seed, "seed", minimum=0, allow_none=True)
+        if isinstance(oracle, kt.Oracle):
+            if oracle_kwargs or max_trials is not None or max_epochs is not None:
+                raise ValueError(
+                    "oracle: a keras_tuner.Oracle instance was given; set max_trials/max_epochs/options on it"
+                )
+            if objective != "val_accuracy" or min_sparsity is not None or max_size_kb is not None:
+                raise ValueError("oracle: a keras_tuner.Oracle instance was given; its objective is used")
+            self.constraint = None
+        else:
+            oracle_objective, self.constraint = _resolve_objective(objective, min_sparsity, max_size_kb)
+            oracle = make_oracle(
+                oracle, oracle_objective, max_trials=max_trials, max_epochs=max_epochs, seed=self.seed,
+                **oracle_kwargs,
+            )
+        self.size = size
+        self.optimizer = optimizer
+        self.loss = loss
+        self.metrics = metrics
+        self.distribution_strategy = distribution_strategy
+        #: Seconds between the chief's checks whether the search is over.
+        self.poll_interval = 0.2
+        if overwrite and _has_chief_oracle() and not _is_chief():
+            warnings.warn("overwrite=True is ignored on a distributed worker; only the chief may start afresh")
+            overwrite = False
+        super().__init__(
+            oracle=oracle,
+            hypermodel=as_pruning_hypermodel(hypermodel),
+            directory=None if directory is None else os.fspath(directory),
+            project_name=project_name,
+            overwrite=overwrite,
+        )
+        if tuner_id is not None:
+            self.tuner_id = str(tuner_id)
+
+    # ------------------------------------------------------------------ objective
+
+    @property
+    def objective(self):
+        """The ``keras_tuner.Objective`` the oracle optimises."""
+        return self.oracle.objective
+
+    @property
+    def metric(self):
+        """Name of the model metric behind the objective (e.g. ``val_accuracy``)."""
+        return self.constraint.metric if self.constraint is not None else self.objective.name
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, *fit_args, **fit_kwargs):
+        """Run the search; arguments are those of ``model.fit`` (``x``, ``y``, ``epochs``,
+        ``validation_data``, ``callbacks``, ``verbose``, ...).
+
+        The pruning callbacks are added to every trial's ``fit``; user ``callbacks`` must be
+        tf_keras callbacks and deep-copyable (each trial gets fresh copies). A
+        ``keras.callbacks.TensorBoard`` gets a per-trial ``log_dir`` and per-layer sparsity
+        summaries. On a chief (``KERASTUNER_TUNER_ID=chief``) this serves the oracle until the
+        workers have finished.
+        """
+        callbacks = fit_kwargs.get("callbacks")
+        if callbacks is not None:
+            if not isinstance(callbacks, (list, tuple)):
+                raise TypeError(f"callbacks={callbacks!r}: expected a list of tf_keras callbacks")
+            for callback in callbacks:
+                if not isinstance(callback, keras.callbacks.Callback):
+                    raise TypeError(
+                        f"callbacks: {type(callback).__module__}.{type(callback).__name__} is not a tf_keras "
+                        "callback; tfprune trains tf_keras models, build callbacks with `import tf_keras as keras`"
+                    )
+        if len(fit_args) > 2:
+            raise ValueError("search(): pass x and y positionally at most; give the other fit arguments by name")
+        if "verbose" in fit_kwargs and not self._is_worker():
+            self.oracle.verbose = fit_kwargs["verbose"]
+        if _is_chief():
+            self.save()
+            self._serve()
+            return
+        return super().search(*fit_args, **fit_kwargs)
+
+    def _serve(self):
+        """Serve the oracle to the workers (Keras Tuner's gRPC servicer) until all are done."""
+        from concurrent import futures
+
+        import grpc
+        from keras_tuner.src import protos
+        from keras_tuner.src.distribute import oracle_chief
+
+        address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
+        server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+        servicer = oracle_chief.OracleServicer(self.oracle)
+        protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+        try:
+            bound = server.add_insecure_port(address)
+        except RuntimeError as e:
+            raise RuntimeError(f"KERASTUNER_ORACLE_IP/PORT: cannot listen on {address}: {e}") from None
+        if not bound:
+            raise RuntimeError(f"KERASTUNER_ORACLE_IP/PORT: cannot listen on {address}")
+        server.start()
+        try:
+            while not (servicer.stop_triggered and oracle_chief.exit_chief(self.oracle)):
+                time.sleep(self.poll_interval)
+        finally:
+            server.stop(grace=2).wait()
+        self.save()
+
+    def on_search_begin(self):
+        # Save at once, so that a search killed during its first trial also resumes.
+        self.save()
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)
+        if trial.status in (trial_module.TrialStatus.INVALID, trial_module.TrialStatus.FAILED):
+            reason = (trial.message or "").strip().splitlines()
+            print(
+                f"tfprune: trial {trial.trial_id} {trial.status.lower()}: {reason[-1] if reason else 'no message'}",
+                file=sys.stderr,
+            )
+
+    # ------------------------------------------------------------------ one trial
+
+    def _scope(self):
+        return kt.engine.tuner.maybe_distribute(self.distribution_strategy)
+
+    def _trial_seed(self, trial_id):
+        offset = int(trial_id) if str(trial_id).isdigit() else zlib.crc32(str(trial_id).encode()) % 100_000
+        return (self.seed or 0) + offset
+
+    def _seed_trial(self, trial_id):
+        if self.seed is not None:
+            keras.utils.set_random_seed(self._trial_seed(trial_id))
+
+    def _compile_args(self, dense):
+        args = {}
+        if getattr(dense, "_is_compiled", False):
+            args = {k: v for k, v in dense._get_compile_args().items() if v is not None}
+            optimizer = args.get("optimizer")
+            if optimizer is not None and not isinstance(optimizer, str):
+                try:
+                    args["optimizer"] = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+                except (ValueError, TypeError):
+                    pass
+            if getattr(dense, "_jit_compile", None):
+                args["jit_compile"] = True
+        if self.optimizer is not None:
+            optimizer = self.optimizer
+            if not isinstance(optimizer, str):
+                optimizer = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+            args["optimizer"] = optimizer
+        if self.loss is not None:
+            args["loss"] = self.loss
+        if self.metrics is not None:
+            args["metrics"] = self.metrics
+        if args.get("loss") is None:
+            raise kt_errors.FatalValueError(
+                "build(hp) returned an uncompiled model and the tuner has no loss: compile the model in build(hp) "
+                "or pass loss= (and optimizer=, metrics=) to PruningTuner"
+            )
+        args.setdefault("optimizer", "adam")
+        return args
+
+    def _trial_callbacks(self, model, user_callbacks, trial_id):
+        try:
+            user_callbacks = copy.deepcopy(list(user_callbacks or []))
+        except Exception:
+            raise kt_errors.FatalValueError(
+                "callbacks: every callback given to search() must be deep-copyable (each trial gets a fresh copy)"
+            ) from None
+        log_dir = None
+        for callback in user_callbacks:
+            if isinstance(callback, keras.callbacks.TensorBoard):
+                callback.log_dir = os.path.join(str(callback.log_dir), str(trial_id))
+                log_dir = log_dir or os.path.join(callback.log_dir, "sparsity")
+        return pruning_callbacks(model, log_dir=log_dir) + user_callbacks
+
+    def _load_for_continuation(self, hp, previous_id):
+        path = os.path.join(self.get_trial_dir(previous_id), MODEL_FILE)
+        if not os.path.exists(path):
+            raise kt_errors.FailedTrialError(f"Hyperband: trial {previous_id} left no {MODEL_FILE} to continue from")
+        dense = self.hypermodel.build(hp)
+        model = _load_model(path, compile=False)
+        model.compile(**self._compile_args(dense))
+        return model
+
+    def run_trial(self, trial, *fit_args, **fit_kwargs):
+        """Build, prune, compile, train and score one trial; returns its metrics dict.
+
+        Metrics: the final epoch's ``fit`` logs (``loss``, ``accuracy``, ``val_*`` ...),
+        ``sparsity`` (achieved, over the prunable weights), ``size_kb`` and, with a
+        constraint, ``feasible`` (1.0/0.0) and the constrained objective.
+        """
+        started = time.time()
+        hp = trial.hyperparameters
+        kwargs = dict(fit_kwargs)
+        user_callbacks = kwargs.pop("callbacks", None)
+        epochs = _check_int(kwargs.pop("epochs", 1), "epochs")
+        initial_epoch = _check_int(kwargs.pop("initial_epoch", 0), "initial_epoch", minimum=0)
+        if "tuner/epochs" in hp.values:
+            epochs = int(hp.values["tuner/epochs"])
+            initial_epoch = int(hp.values["tuner/initial_epoch"])
+        if epochs <= initial_epoch:
+            raise kt_errors.FatalValueError(f"epochs={epochs}: must exceed initial_epoch={initial_epoch}")
+        previous = hp.values.get("tuner/trial_id")
+        per_epoch = steps_per_epoch(fit_args, kwargs)
+        total_steps = (epochs - initial_epoch) * per_epoch
+
+        self._seed_trial(trial.trial_id)
+        keras.backend.clear_session()
+        gc.collect()
+        schedule = None
+        with self._scope():
+            if previous is not None:
+                # Hyperband continuation: the previous trial's model, its pruning schedule (all of
+                # whose events lie in the steps already trained) and its masks.
+                model = self._load_for_continuation(hp, previous)
+            else:
+                dense = self.hypermodel.build(hp)
+                try:
+                    schedule = self.hypermodel.make_schedule(hp, total_steps)
+                    data = _scoring_data(fit_args, kwargs)
+                    seed = self._trial_seed(trial.trial_id)
+                    model = self.hypermodel.prune(hp, dense, total_steps, data=data, seed=seed)
+                except ScheduleTooShort as e:
+                    raise kt_errors.FailedTrialError(str(e)) from None
+                model.compile(**self._compile_args(dense))
+        history = model.fit(
+            *fit_args,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            callbacks=self._trial_callbacks(model, user_callbacks, trial.trial_id),
+            **kwargs,
+        )
+        logs = {name: float(values[-1]) for name, values in history.history.items() if values}
+        metrics = self._score(model, logs)
+        self.save_model(trial.trial_id, model)
+        record = {
+            "trial_id": trial.trial_id,
+            "tuner_id": self.tuner_id,
+            "hyperparameters": dict(hp.values),
+            "epochs": epochs,
+            "initial_epoch": initial_epoch,
+            "steps_per_epoch": per_epoch,
+            "total_steps": total_steps,
+            "continued_from": previous,
+            "schedule": None if schedule is None else schedule.get_config(),
+            "metrics": metrics,
+            "seconds": round(time.time() - started, 3),
+        }
+        write_text(os.path.join(self.get_trial_dir(trial.trial_id), RUN_FILE), json.dumps(record, indent=2) + "\n")
+        return metrics
+
+    def _score(self, model, logs):
+        summary = sparsity_summary(model)
+        metrics = dict(logs)
+        metrics[objectives.SPARSITY] = float(summary["total"]["sparsity"])
+        metrics[objectives.SIZE_KB] = float(objectives.model_size_kb(model, self.size))
+        wanted = self.metric
+        if wanted not in metrics:
+            hint = " pass validation_data= to search()," if wanted.startswith("val_") else ""
+            raise kt_errors.FatalValueError(
+                f"objective={wanted!r} is not among the trial's metrics {sorted(metrics)}:{hint} or choose one "
+                "of those as objective"
+            )
+        if self.constraint is not None:
+            try:
+                score, feasible, _ = self.constraint.evaluate(
+                    metrics[wanted],
+                    metrics[objectives.SPARSITY],
+                    metrics[objectives.SIZE_KB],
+                    prunable_params=summary["total"]["params"],
+                )
+            except ValueError as e:
+                raise kt_errors.FatalValueError(str(e)) from None
+            metrics[objectives.FEASIBLE] = 1.0 if feasible else 0.0
+            metrics[self.constraint.name] = float(score)
+        return metrics
+
+    # ------------------------------------------------------------------ models
+
+    def save_model(self, trial_id, model, step=0):
+        """Write the trial's weights (``checkpoint.weights.h5``) and model (``model.keras``), atomically."""
+        folder = self.get_trial_dir(trial_id)
+        with atomic_path(os.path.join(folder, WEIGHTS_FILE)) as tmp:
+            model.save_weights(tmp)
+        with atomic_path(os.path.join(folder, MODEL_FILE)) as tmp:
+            model.save(tmp)
+
+    def model_path(self, trial_id):
+        """Path of the trial's saved wrapped model (``model.keras``)."""
+        return os.path.join(self.get_trial_dir(trial_id), MODEL_FILE)
+
+    def load_model(self, trial):
+        """The trained, wrapped model of ``trial`` (a Trial or a trial id), compiled when possible."""
+        trial_id = trial if isinstance(trial, str) else trial.trial_id
+        path = self.model_path(trial_id)
+        if not os.path.exists(path):
+            raise ValueError(f"trial={trial_id!r}: no saved model at {path} (the trial did not complete)")
+        with self._scope():
+            try:
+                return _load_model(path)
+            except (ValueError, TypeError):
+                return _load_model(path, compile=False)
+
+    # ------------------------------------------------------------------ results
+
+    def _all_trials(self):
+        if isinstance(self.oracle, kt.Oracle):
+            return [self.oracle.trials[k] for k in sorted(self.oracle.trials)]
+        return sorted(self.oracle.get_best_trials(10**6), key=lambda t: t.trial_id)
+
+    def _feasible(self, trial):
+        if self.constraint is None:
+            return True
+        return trial.metrics.exists(objectives.FEASIBLE) and trial.metrics.get_last_value(objectives.FEASIBLE) >= 0.5
+
+    def get_best_trials(self, num_trials=1):
+        """The best completed trials, best first; with a constraint only feasible ones (possibly fewer
+        than ``num_trials``, or none)."""
+        _check_int(num_trials, "num_trials")
+        trials = [
+            t
+            for t in self._all_trials()
+            if t.status == trial_module.TrialStatus.COMPLETED and t.score is not None and self._feasible(t)
+        ]
+        trials.sort(key=lambda t: t.score, reverse=self.objective.direction == "max")
+        return trials[:num_trials]
+
+    def get_best_models(self, num_models=1):
+        """The trained, wrapped models of :meth:`get_best_trials` (strip them with ``tfprune.strip``)."""
+        return [self.load_model(t) for t in self.get_best_trials(num_models)]
+
+    def get_best_hyperparameters(self, num_trials=1):
+        """``HyperParameters`` of :meth:`get_best_trials`; rebuild with ``tuner.hypermodel.build(hp)``."""
+        return [t.hyperparameters for t in self.get_best_trials(num_trials)]
+
+    def results(self):
+        """One dict per completed trial: ``trial_id``, ``score``, ``hyperparameters``, ``metrics``."""
+        out = []
+        for t in self._all_trials():
+            if t.status != trial_module.TrialStatus.COMPLETED:
+                continue
+            metrics = {name: float(t.metrics.get_last_value(name)) for name in t.metrics.metrics}
+            out.append(
+                {
+                    "trial_id": t.trial_id,
+                    "score": None if t.score is None else float(t.score),
+                    "hyperparameters": dict(t.hyperparameters.values),
+                    "metrics": metrics,
+                }
+            )
+        return out
+
+    def pareto_report(self, directory=None, name="pareto"):
+        """Write the accuracy-sparsity Pareto table (``.md``) and plot (``.png``); see
+        :func:`tfprune.tuning.pareto.write_report`. Default folder: the project directory."""
+        from tfprune.tuning import pareto
+
+        return pareto.write_report(self.results(), self.metric, directory or self.project_dir, name=name)
