@@ -65,6 +65,27 @@ def test_bad_cli_input_is_a_clear_error_and_writes_nothing(tmp_path, args, messa
     assert not out.exists() or os.listdir(out) == []
 
 
+def test_prune_with_export_writes_a_verified_sparse_tflite(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["prune", "--sparsity", "0.9", "--epochs", "2", "--output", str(out), "--quiet",
+               "--export", str(out / "model.tflite")]
+    )
+    assert result.exit_code == 0, result.output
+    tflite = (out / "model.tflite").read_bytes()
+    dense_keras_bytes = os.path.getsize(out / "model.keras")
+    assert 0 < len(tflite) < dense_keras_bytes
+    assert "top-1" in result.output or "agreement" in result.output
+
+
+def test_export_path_in_missing_folder_fails_before_training(tmp_path):
+    result = CliRunner().invoke(
+        main, ["prune", "--output", str(tmp_path / "o"), "--quiet", "--export", str(tmp_path / "nope" / "m.tflite")]
+    )
+    assert result.exit_code == 1 and "does not exist" in result.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_model_with_wrong_input_shape(tmp_path):
     from tfprune.models import default_model
 

@@ -5,25 +5,14 @@ prunes it with LAMP to 90% sparsity on a gradual schedule while fine-tuning, str
 writes model.keras, report.md, report.json and sparsity.png to ./tfprune-output.
 """
 
-import functools
 import os
 
 import click
 
+from tfprune.cli_errors import clean_errors
+from tfprune.export.cli import export_after_prune, export_command, export_options
+
 SCHEDULES = ("gradual", "oneshot", "iterative")
-
-
-def _clean_errors(function):
-    """Show tfprune's ValueError/TypeError as a one-line CLI error, not a stack trace."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except (ValueError, TypeError) as error:
-            raise click.ClickException(str(error)) from None
-
-    return wrapper
 
 
 def make_schedule(kind, sparsity, total_steps):
@@ -88,19 +77,23 @@ def main():
 @click.option("--jit/--no-jit", default=False, show_default=True, help="Compile training with XLA.")
 @click.option("--output", type=click.Path(file_okay=False), default="tfprune-output", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@_clean_errors
+@export_options
+@clean_errors
 def prune_command(model_path, dataset, data_dir, allocation, sparsity, schedule, epochs, batch_size, seed, jit,
-                  output, quiet):
+                  output, quiet, export_path, export_quantize):
     """Prune a model (default: the built-in one on digits) and write model, report and plot."""
     import tfprune
     from tfprune import data
     from tfprune.allocation import budget
     from tfprune.backend import tf
+    from tfprune.io import check_parent
     from tfprune.models import compile_for_classification
     from tfprune.progress import EpochProgress
     from tfprune.report import write_output
 
     budget.check_sparsity(sparsity, "--sparsity")
+    if export_path and os.path.dirname(os.path.abspath(export_path)) != os.path.abspath(output):
+        check_parent(export_path)  # fail before training, not after
     tf.keras.utils.set_random_seed(seed)
     splits = data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
     dense = load_or_train(model_path, splits, epochs, seed, quiet)
@@ -123,12 +116,16 @@ def prune_command(model_path, dataset, data_dir, allocation, sparsity, schedule,
     click.echo(f"test accuracy: dense {accuracy['dense']:.4f} -> pruned {accuracy['pruned']:.4f}")
     for path in written:
         click.echo(f"wrote {os.path.relpath(path)}")
+    exported = export_after_prune(stripped, export_path, export_quantize, splits)
+    if exported is not None:
+        click.echo(exported)
 
 
 def _register_subcommands():
     from tfprune.tuning.cli import tune_command
 
     main.add_command(tune_command)
+    main.add_command(export_command)
 
 
 _register_subcommands()

@@ -6,7 +6,8 @@ import shutil
 import tempfile
 
 
-def _check_parent(path):
+def check_parent(path):
+    """The existing, writable folder ``path`` would be written in; a clear ValueError otherwise."""
     parent = os.path.dirname(os.path.abspath(path)) or "."
     if not os.path.isdir(parent):
         raise ValueError(f"path={path!r}: the folder {parent!r} does not exist")
@@ -23,7 +24,7 @@ def atomic_path(path):
     temporary path replaces ``path`` in one rename. On error the temporary is removed
     and ``path`` is left exactly as it was.
     """
-    parent = _check_parent(path)
+    parent = check_parent(path)
     base = os.path.basename(os.path.abspath(path))
     tmpdir = tempfile.mkdtemp(prefix=f".{base}.", dir=parent)
     tmp = os.path.join(tmpdir, base)

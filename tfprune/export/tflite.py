@@ -1,0 +1,435 @@
+"""Export a (pruned) Keras model to a TFLite / LiteRT flatbuffer that keeps its zeros.
+
+``to_tflite`` strips TF-MOT pruning wrappers, converts with
+``tf.lite.Optimize.EXPERIMENTAL_SPARSITY`` (weights with enough zeros are stored in
+TFLite's sparse format), optionally applies post-training quantization, writes the file
+atomically, and always verifies it: the file is loaded with the LiteRT interpreter
+(``ai_edge_litert``), run on a batch and compared with the Keras model; zeros are read
+back from the file; sizes are reported next to a dense conversion of the same model and
+next to the information floor.
+
+The file is written to a temporary name in the target folder, verified there, and only
+then renamed onto ``path``: a failed conversion or verification leaves nothing behind.
+
+Example:
+    >>> from tfprune.export import to_tflite
+    >>> result = to_tflite(model, "model.tflite", quantize="int8",
+    ...                    representative_data=x_train)              # doctest: +SKIP
+    >>> print(result.report())                                       # doctest: +SKIP
+"""
+
+import dataclasses
+import gzip
+import os
+import re
+import warnings
+
+import numpy as np
+
+from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
+from tfprune.export import flatbuffer, verify
+from tfprune.io import atomic_path
+
+QUANTIZE_MODES = (None, "dynamic", "float16", "int8")
+BYTES_PER_VALUE = {None: 4, "float16": 2, "dynamic": 1, "int8": 1}
+DEFAULT_VERIFY_SAMPLES = 32
+
+
+class ExportError(ValueError):
+    """The converter rejected the model, or the exported file failed verification."""
+
+
+@dataclasses.dataclass
+class ExportResult:
+    """What :func:`to_tflite` wrote and how the file compares with the Keras model.
+
+    Sizes are in bytes; ``*_gzip`` is the size after ``gzip -9`` (what a download or an
+    app bundle would cost). ``dense_*`` are the same model converted with the same
+    quantization but without sparse encoding (in memory, not written). ``floor_bytes`` is
+    the information floor: non-zero weights x bytes per stored value (4 float32, 2 float16,
+    1 int8/dynamic); it ignores indices, biases' wider types and the graph, so a real file
+    is always somewhat above it.
+    """
+
+    path: str
+    sparse: bool
+    quantize: str
+    bytes_raw: int
+    bytes_gzip: int
+    dense_bytes_raw: int
+    dense_bytes_gzip: int
+    floor_bytes: int
+    weights: int
+    nonzeros: int
+    max_abs_error: float
+    top1_agreement: float
+    ops: list
+    checks: dict
+    layers: list
+    verify_source: str
+    verify_samples: int
+    warnings: list = dataclasses.field(default_factory=list)
+
+    @property
+    def sparsity(self):
+        """Fraction of zero weights in the Keras model (trainable weights)."""
+        return 1.0 - self.nonzeros / self.weights if self.weights else 0.0
+
+    @property
+    def densify_ops(self):
+        """Number of DENSIFY operators: sparse weights expanded at load time (size win only)."""
+        return sum(op == "DENSIFY" for op in self.ops)
+
+    @property
+    def zeros_kept(self):
+        """True if every zero of every matched Keras kernel is still a zero in the file."""
+        return all(row.zeros_kept for row in self.layers)
+
+    def report(self):
+        """A short human-readable summary."""
+
+        def kb(n):
+            return "-" if n is None else f"{n / 1024:.1f} KiB"
+
+        def ratio(a, b):
+            return "-" if not a or not b else f"{a / b:.2f}x"
+
+        mode = self.quantize or "float32"
+        lines = [
+            f"{self.path}: {'sparse' if self.sparse else 'dense'} {mode}, "
+            f"model sparsity {self.sparsity:.1%} ({self.nonzeros}/{self.weights} non-zero weights)",
+            f"  size raw   {kb(self.bytes_raw):>12}   dense {kb(self.dense_bytes_raw):>12} "
+            f"(dense/this {ratio(self.dense_bytes_raw, self.bytes_raw)})   floor {kb(self.floor_bytes):>12} "
+            f"(this/floor {ratio(self.bytes_raw, self.floor_bytes)})",
+            f"  size gzip  {kb(self.bytes_gzip):>12}   dense {kb(self.dense_bytes_gzip):>12} "
+            f"(dense/this {ratio(self.dense_bytes_gzip, self.bytes_gzip)})",
+            f"  ops: {', '.join(_count_ops(self.ops))}",
+        ]
+        for rt, c in self.checks.items():
+            if not c.loaded:
+                lines.append(f"  {rt:8s}: could not run: {c.error}")
+            else:
+                top1 = "-" if c.top1_agreement is None else f"{c.top1_agreement:.2%}"
+                lines.append(f"  {rt:8s}: max abs error {c.max_abs_error:.3g}, top-1 agreement {top1}")
+        lines.append(f"  verified on {self.verify_samples} samples from {self.verify_source}")
+        kept = sum(r.zeros_kept for r in self.layers)
+        native = [r.layer for r in self.layers if r.sparse and not r.densified]
+        lines.append(
+            f"  zeros kept in {kept}/{len(self.layers)} kernels; natively sparse kernels (no DENSIFY): "
+            f"{', '.join(native) if native else 'none'}"
+        )
+        lines.extend(f"  warning: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+
+def _count_ops(ops):
+    counts = {}
+    for op in ops:
+        counts[op] = counts.get(op, 0) + 1
+    return [f"{k} x{v}" if v > 1 else k for k, v in counts.items()]
+
+
+def _has_pruning_wrappers(model):
+    return any(isinstance(layer, PruneLowMagnitude) for layer in model.submodules)
+
+
+def strip_wrappers(model):
+    """Return ``model`` without TF-MOT pruning wrappers (the model itself if it has none)."""
+    if _has_pruning_wrappers(model):
+        return tfmot.sparsity.keras.strip_pruning(model)
+    return model
+
+
+def _check_folder(path):
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path={path!r}: expected a file path (str or os.PathLike)")
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"path={path!r} is a folder; give a file name such as model.tflite")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ValueError(f"path={path!r}: the folder {parent!r} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ValueError(f"path={path!r}: the folder {parent!r} is not writable")
+    return path
+
+
+def _input_shape(model):
+    if not getattr(model, "inputs", None):
+        raise ValueError("model has no defined inputs: build it with keras.Input (Sequential or functional)")
+    if len(model.inputs) != 1:
+        raise ValueError(f"model has {len(model.inputs)} inputs; to_tflite supports single-input models")
+    return tuple(model.inputs[0].shape)[1:]
+
+
+def _as_batch(data, name, shape):
+    """Accept an array or an (x, y) pair; check it against the model's input shape."""
+    if data is None:
+        return None
+    if isinstance(data, tuple) and len(data) == 2:  # (x, y) as Splits.numpy() returns it
+        data = data[0]
+    try:
+        x = np.asarray(data, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name}: expected a numpy array of inputs (or an (x, y) pair): {e}") from None
+    ok = x.ndim == len(shape) + 1 and all(s is None or s == d for s, d in zip(shape, x.shape[1:]))
+    if not ok:
+        want = "(N, " + ", ".join("?" if s is None else str(s) for s in shape) + ")"
+        raise ValueError(f"{name} has shape {x.shape}; the model's input needs {want}")
+    if len(x) == 0:
+        raise ValueError(f"{name} is empty")
+    return x
+
+
+def _nonzeros(model):
+    weights = [np.asarray(w.numpy()) for w in model.trainable_weights]
+    return sum(int(w.size) for w in weights), sum(int(np.count_nonzero(w)) for w in weights)
+
+
+_CUSTOM_RE = re.compile(r"(?:Custom ops|Flex ops|Select TF ops): ([^\n]+)")
+_OP_RE = re.compile(r"'(tf\.[A-Za-z0-9_]+)' op is neither a custom op nor a flex op")
+
+
+def _graph_op_types(graph):
+    types = {op.type for op in graph.get_operations()}
+    for fn in graph.as_graph_def().library.function:
+        types.update(node.op for node in fn.node_def)
+    return types
+
+
+def _layers_using(model, op_types):
+    """Names of the layers whose computation contains one of ``op_types`` (traced one by one)."""
+    found = []
+    for layer in model.submodules:
+        if not isinstance(layer, keras.layers.Layer) or isinstance(layer, keras.Model):
+            continue
+        try:
+            inp = layer.input
+            if isinstance(inp, (list, tuple, dict)):
+                continue
+            spec = tf.TensorSpec(inp.shape, inp.dtype)
+            graph = tf.function(lambda t, layer=layer: layer(t)).get_concrete_function(spec).graph
+        except Exception:  # layers without a single traced input: not located
+            continue
+        if _graph_op_types(graph) & op_types:
+            found.append(layer.name)
+    return found
+
+
+def _converter_error(err, model):
+    text = str(err)
+    ops = set(_OP_RE.findall(text)) | {o.strip() for m in _CUSTOM_RE.findall(text) for o in m.split(",")}
+    ops = sorted({o[3:] if o.startswith("tf.") else o for o in ops if o})
+    if ops:
+        layers = _layers_using(model, set(ops))
+        where = f" (in layer {', '.join(layers)})" if layers else ""
+        msg = (f"the TFLite converter rejected the model: op {', '.join(ops)}{where} has no TFLite builtin "
+               "kernel, and tfprune exports builtin ops only (no Flex/Select TF ops). Replace the layer with "
+               "supported ops.")
+    else:
+        first = next((ln.strip() for ln in text.splitlines() if "error:" in ln), text.strip()[:500])
+        msg = f"the TFLite converter rejected the model: {first}"
+    return ExportError(msg)
+
+
+def convert(model, sparse=True, quantize=None, representative_data=None, integer_io=False,
+            calibration_samples=200):
+    """Convert a stripped Keras model to TFLite bytes (no file written, no checks).
+
+    Args: as :func:`to_tflite`.
+
+    Returns:
+        bytes of the flatbuffer.
+    """
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    opts = [tf.lite.Optimize.EXPERIMENTAL_SPARSITY] if sparse else []
+    if quantize is not None:
+        opts.append(tf.lite.Optimize.DEFAULT)
+    conv.optimizations = opts
+    if quantize == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    elif quantize == "int8":
+        x = representative_data[:calibration_samples]
+
+        def gen():
+            for i in range(len(x)):
+                yield [x[i : i + 1]]
+
+        conv.representative_dataset = gen
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        if integer_io:
+            conv.inference_input_type = tf.int8
+            conv.inference_output_type = tf.int8
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return bytes(conv.convert())
+    except Exception as e:  # the converter raises ConverterError and a few others
+        raise _converter_error(e, model) from e
+
+
+def _gzip_size(data):
+    return len(gzip.compress(data, compresslevel=9, mtime=0))
+
+
+def _failures(checks, quantize, atol, min_top1):
+    """Reasons the verification failed (empty when it passed)."""
+    out = []
+    if not any(c.loaded for c in checks.values()):
+        out.append("no LiteRT runtime could run the file: " + "; ".join(
+            f"{rt}: {c.error}" for rt, c in checks.items()))
+    for rt, c in checks.items():
+        if not c.loaded:
+            continue
+        if not c.finite:
+            out.append(f"{rt}: LiteRT produced non-finite outputs (NaN/inf)")
+        elif quantize is None and c.max_abs_error > atol:
+            out.append(f"{rt}: max abs error {c.max_abs_error:.3g} exceeds atol={atol:.3g} for a float export")
+        elif quantize is not None and c.top1_agreement is not None and c.top1_agreement < min_top1:
+            out.append(f"{rt}: top-1 agreement {c.top1_agreement:.2%} is below min_top1_agreement={min_top1:.2%}")
+    return out
+
+
+def to_tflite(
+    model,
+    path,
+    sparse=True,
+    quantize=None,
+    representative_data=None,
+    verify_data=None,
+    *,
+    integer_io=False,
+    calibration_samples=200,
+    dense_reference=True,
+    atol=None,
+    min_top1_agreement=0.9,
+    strict=True,
+):
+    """Export a Keras model (pruned or not) to ``path`` as a verified ``.tflite`` file.
+
+    Args:
+        model: a tf_keras model (Sequential or functional, single input). TF-MOT
+            ``PruneLowMagnitude`` wrappers are stripped first; the model is not modified.
+        path: the ``.tflite`` file to write (its folder must exist and be writable).
+        sparse: store weights with >= ~30% zeros in TFLite's sparse format
+            (``tf.lite.Optimize.EXPERIMENTAL_SPARSITY``).
+        quantize: ``None`` (float32), ``"dynamic"`` (int8 weights, float activations),
+            ``"float16"`` (float16 weights) or ``"int8"`` (full integer: int8 weights and
+            activations, calibrated on ``representative_data``; ops without an int8 kernel are
+            an error). Quantization is applied after sparsification and keeps the zeros.
+        representative_data: numpy inputs ``(N, *input_shape)`` or an ``(x, y)`` pair; required
+            for ``"int8"`` (the first ``calibration_samples`` rows calibrate the ranges).
+        verify_data: inputs for the verification batch (``(N, *input_shape)`` or ``(x, y)``).
+            Default: the first 1000 rows of ``representative_data`` if given, else 32 random
+            N(0, 1) inputs (seed 0), which check the arithmetic but not accuracy.
+        integer_io: with ``"int8"``, make the model's input and output int8 too (for
+            microcontrollers); by default they stay float32 with QUANTIZE/DEQUANTIZE at the ends.
+        calibration_samples: number of representative rows used to calibrate ``"int8"``.
+        dense_reference: also convert without sparsity (same quantization, in memory) to report
+            the dense size; False saves one conversion.
+        atol: float exports fail verification if max |LiteRT - Keras| exceeds this; default
+            ``1e-3 * max(1, max |Keras output|)``.
+        min_top1_agreement: quantized exports fail verification if any runtime's top-1
+            agreement with Keras is below this (classification outputs only).
+        strict: if True (default) a failed verification raises :class:`ExportError` and nothing
+            is written. If False the file is written and the failures are in ``warnings``.
+
+    Returns:
+        :class:`ExportResult`.
+
+    Raises:
+        ValueError: a bad argument (``quantize``, missing or mis-shaped data, a folder that does
+            not exist or is not writable); :class:`ExportError` (a ValueError) when the converter
+            rejects the model or, with ``strict``, when verification fails. No file is left
+            behind in any of these cases.
+    """
+    if quantize not in QUANTIZE_MODES:
+        raise ValueError(f"quantize={quantize!r}: allowed values are {QUANTIZE_MODES}")
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"model: expected a tf_keras Model (import tf_keras as keras), got {type(model).__module__}."
+            f"{type(model).__name__}"
+        )
+    if integer_io and quantize != "int8":
+        raise ValueError(f"integer_io=True needs quantize='int8' (got quantize={quantize!r})")
+    if not (isinstance(calibration_samples, int) and calibration_samples > 0):
+        raise ValueError(f"calibration_samples={calibration_samples!r}: expected a positive integer")
+    path = _check_folder(path)
+    shape = _input_shape(model)
+    rep = _as_batch(representative_data, "representative_data", shape)
+    if quantize == "int8" and rep is None:
+        raise ValueError(
+            "quantize='int8' needs representative_data (a numpy array of model inputs, e.g. "
+            "100-500 training samples) to calibrate activation ranges; or choose quantize="
+            "'dynamic' or 'float16', which need none"
+        )
+    vx = _as_batch(verify_data, "verify_data", shape)
+    if vx is not None:
+        source = "verify_data"
+    elif rep is not None:
+        vx, source = rep[:1000], "representative_data"
+    else:
+        rng = np.random.default_rng(0)
+        vx = rng.standard_normal((DEFAULT_VERIFY_SAMPLES,) + tuple(s or 1 for s in shape)).astype(np.float32)
+        source = "random N(0, 1) inputs (seed 0)"
+
+    stripped = strip_wrappers(model)
+    data = convert(stripped, sparse, quantize, rep, integer_io, calibration_samples)
+    dense = convert(stripped, False, quantize, rep, integer_io, calibration_samples) if (
+        dense_reference and sparse) else (data if dense_reference else None)
+    weights, nonzeros = _nonzeros(stripped)
+    reference = verify.keras_outputs(stripped, vx)
+    if atol is None:
+        atol = 1e-3 * max(1.0, max(float(np.max(np.abs(r))) for r in reference))
+
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        checks = verify.check_runtimes(tmp, stripped, vx, reference)
+        layers = verify.layer_zeros(stripped, tmp)
+        problems = _failures(checks, quantize, atol, min_top1_agreement)
+        notes = []
+        xnn, builtin = checks["xnnpack"], checks["builtin"]
+        if not xnn.loaded and builtin.loaded:
+            notes.append(
+                "the default LiteRT interpreter (XNNPACK delegate) cannot run this file: "
+                f"{xnn.error}. It runs with the builtin kernels: Interpreter(..., "
+                "experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)."
+            )
+        elif xnn.loaded and not builtin.loaded:
+            notes.append(f"the builtin kernels cannot run this file (the XNNPACK delegate can): {builtin.error}")
+        lost = [r.layer for r in layers if not r.zeros_kept]
+        if lost:
+            notes.append(f"zeros of the Keras kernel became non-zero in the file for: {', '.join(lost)}")
+        if problems and strict:
+            raise ExportError(
+                "the exported file failed verification (nothing was written to "
+                f"{path!r}; pass strict=False to write it anyway):\n  " + "\n  ".join(problems + notes)
+            )
+        notes = problems + notes
+
+    loaded = [c for c in checks.values() if c.loaded]
+    top1s = [c.top1_agreement for c in loaded if c.top1_agreement is not None]
+    result = ExportResult(
+        path=path,
+        sparse=sparse,
+        quantize=quantize,
+        bytes_raw=len(data),
+        bytes_gzip=_gzip_size(data),
+        dense_bytes_raw=None if dense is None else len(dense),
+        dense_bytes_gzip=None if dense is None else _gzip_size(dense),
+        floor_bytes=nonzeros * BYTES_PER_VALUE[quantize],
+        weights=weights,
+        nonzeros=nonzeros,
+        max_abs_error=max((c.max_abs_error for c in loaded), default=float("nan")),
+        top1_agreement=min(top1s) if top1s else None,
+        ops=flatbuffer.op_names(data),
+        checks=checks,
+        layers=layers,
+        verify_source=source,
+        verify_samples=int(len(vx)),
+        warnings=notes,
+    )
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return result

@@ -1,0 +1,234 @@
+"""Check an exported ``.tflite`` file against the Keras model it came from.
+
+Two LiteRT runtimes are tried, because they run different kernels on the same file:
+
+* ``"xnnpack"``: ``Interpreter(...)`` as users get it, which applies the default
+  XNNPACK delegate (``OpResolverType.AUTO``);
+* ``"builtin"``: the built-in TFLite kernels only
+  (``OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES``).
+
+Each runs the verification batch once; the outputs are compared with the Keras
+model's (max absolute error, top-1 agreement). Separately, the zeros of every
+weight are read back from the file itself (:mod:`tfprune.export.flatbuffer`) and
+checked against the Keras kernel: every zero of the Keras kernel must still be a
+zero in the file, whatever the quantization.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from tfprune.backend import keras
+from tfprune.export import flatbuffer
+
+RUNTIMES = ("xnnpack", "builtin")
+
+
+@dataclasses.dataclass
+class RuntimeCheck:
+    """Outputs of one LiteRT runtime compared with the Keras model.
+
+    Attributes:
+        runtime: ``"xnnpack"`` (default delegates) or ``"builtin"`` (TFLite kernels only).
+        loaded: False if the interpreter could not be created, allocated or invoked.
+        error: the runtime's message when ``loaded`` is False.
+        max_abs_error: max |LiteRT - Keras| over all outputs and samples.
+        top1_agreement: fraction of samples whose argmax agrees (first output; None when
+            that output has a single unit, where argmax means nothing).
+        finite: all LiteRT outputs are finite.
+    """
+
+    runtime: str
+    loaded: bool
+    error: str = None
+    max_abs_error: float = None
+    top1_agreement: float = None
+    finite: bool = None
+
+
+@dataclasses.dataclass
+class LayerZeros:
+    """Zeros of one Keras kernel and of the matching weight read back from the file."""
+
+    layer: str
+    op: str
+    size: int
+    keras_zeros: int
+    tflite_zeros: int
+    zeros_kept: bool  # every zero of the Keras kernel is a zero in the file
+    sparse: bool  # stored with sparsity parameters
+    block: tuple
+    densified: bool  # expanded by a DENSIFY operator at load time
+
+
+def _interpreter(model_path, runtime, num_threads=None):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime={runtime!r}: allowed values are {RUNTIMES}")
+    resolver = OpResolverType.AUTO if runtime == "xnnpack" else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    kwargs = dict(experimental_op_resolver_type=resolver, num_threads=num_threads)
+    if isinstance(model_path, (bytes, bytearray)):
+        return Interpreter(model_content=bytes(model_path), **kwargs)
+    return Interpreter(model_path=os.fspath(model_path), **kwargs)
+
+
+def _quantize_input(x, detail):
+    dtype = detail["dtype"]
+    if np.issubdtype(dtype, np.floating):
+        return x.astype(dtype)
+    scale, zero = detail["quantization"]
+    info = np.iinfo(dtype)
+    return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+
+
+def _dequantize_output(y, detail):
+    if np.issubdtype(y.dtype, np.floating):
+        return y.astype(np.float32)
+    scale, zero = detail["quantization"]
+    return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+
+
+def run_litert(model_path, x, runtime="xnnpack", output_names=None, num_threads=None):
+    """Run a ``.tflite`` file (path or bytes) on a batch ``x`` through its default signature.
+
+    Quantized inputs/outputs are quantized/dequantized with the file's own parameters.
+
+    Args:
+        model_path: path of the ``.tflite`` file, or its bytes.
+        x: numpy array, the batch (single-input models).
+        runtime: ``"xnnpack"`` or ``"builtin"``.
+        output_names: order of the outputs to return (signature output names, which are the
+            Keras output layer names for converted Keras models); default: the signature's order.
+
+    Returns:
+        list of float32 arrays, one per output.
+    """
+    interp = _interpreter(model_path, runtime, num_threads)
+    runner = interp.get_signature_runner()
+    in_details = runner.get_input_details()
+    if len(in_details) != 1:
+        raise ValueError(f"the model has {len(in_details)} inputs; only single-input models are supported")
+    (in_name, in_detail), = in_details.items()
+    out_details = runner.get_output_details()
+    result = runner(**{in_name: _quantize_input(np.asarray(x), in_detail)})
+    names = list(output_names) if output_names and set(output_names) == set(result) else list(result)
+    return [_dequantize_output(result[n], out_details[n]) for n in names]
+
+
+def keras_outputs(model, x):
+    """The Keras model's outputs on ``x`` as a list of float32 arrays (inference mode)."""
+    y = model(x, training=False)
+    ys = y if isinstance(y, (list, tuple)) else [y]
+    if isinstance(y, dict):
+        ys = [y[k] for k in model.output_names]
+    return [np.asarray(v, dtype=np.float32) for v in ys]
+
+
+def compare(reference, outputs):
+    """(max_abs_error, top1_agreement, finite) of ``outputs`` against ``reference`` (lists of arrays)."""
+    if len(reference) != len(outputs):
+        raise ValueError(f"{len(outputs)} LiteRT outputs for {len(reference)} Keras outputs")
+    finite = all(bool(np.all(np.isfinite(o))) for o in outputs)
+    err = 0.0
+    for r, o in zip(reference, outputs):
+        if r.shape != o.shape:
+            raise ValueError(f"LiteRT output shape {o.shape} != Keras output shape {r.shape}")
+        if o.size:
+            err = max(err, float(np.max(np.abs(o.astype(np.float64) - r.astype(np.float64)))))
+    if not finite:
+        err = float("inf")
+    r0, o0 = reference[0], outputs[0]
+    top1 = None
+    if r0.ndim >= 2 and r0.shape[-1] > 1:
+        top1 = float(np.mean(np.argmax(r0, axis=-1) == np.argmax(o0, axis=-1)))
+    return err, top1, finite
+
+
+def check_runtimes(model_path, keras_model, x, reference=None, runtimes=RUNTIMES):
+    """Run the file under each runtime and compare with the Keras model.
+
+    Returns:
+        dict runtime name -> :class:`RuntimeCheck`.
+    """
+    if reference is None:
+        reference = keras_outputs(keras_model, x)
+    checks = {}
+    for rt in runtimes:
+        try:
+            outs = run_litert(model_path, x, rt, output_names=keras_model.output_names)
+        except (RuntimeError, ValueError) as e:
+            checks[rt] = RuntimeCheck(rt, loaded=False, error=" ".join(str(e).split()).rstrip("."))
+            continue
+        err, top1, finite = compare(reference, outs)
+        checks[rt] = RuntimeCheck(rt, True, None, err, top1, finite)
+    return checks
+
+
+def _flat_layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _flat_layers(layer)
+        else:
+            yield layer
+
+
+def _tflite_layout(layer):
+    """The Keras kernel rearranged into the layout TFLite stores it in, or None."""
+    kernel = getattr(layer, "kernel", None)
+    if kernel is None:
+        kernel = getattr(layer, "depthwise_kernel", None)
+    if kernel is None:
+        return None
+    k = np.asarray(kernel.numpy())
+    if isinstance(layer, keras.layers.DepthwiseConv2D):
+        return k.reshape(k.shape[0], k.shape[1], -1)[None]
+    if isinstance(layer, keras.layers.Dense) and k.ndim == 2:
+        return k.T
+    if isinstance(layer, keras.layers.Conv2D) and k.ndim == 4:  # also Conv2DTranspose-free Conv2D
+        return np.transpose(k, (3, 0, 1, 2))
+    if isinstance(layer, keras.layers.Conv1D) and k.ndim == 3:
+        return np.transpose(k, (2, 0, 1))[:, None]
+    return None
+
+
+def layer_zeros(keras_model, model_path):
+    """Pair each Keras kernel with its weight in the file and compare their zeros.
+
+    Keras kernels (Dense, Conv1D, Conv2D, DepthwiseConv2D) are matched, in model order, to the
+    weights of FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D operators, in execution order,
+    by their shape in TFLite layout. Batch-norm folding rescales a kernel but keeps its zeros,
+    so zeros are compared, not values.
+
+    Returns:
+        list of :class:`LayerZeros` for the kernels that were matched.
+    """
+    weights = flatbuffer.weight_tensors(model_path)
+    used = [False] * len(weights)
+    rows = []
+    for layer in _flat_layers(keras_model):
+        k = _tflite_layout(layer)
+        if k is None:
+            continue
+        for i, w in enumerate(weights):
+            if used[i] or tuple(w.shape) != tuple(k.shape):
+                continue
+            used[i] = True
+            kz = k == 0
+            wz = w.values == 0
+            rows.append(
+                LayerZeros(
+                    layer=layer.name,
+                    op=w.op,
+                    size=int(k.size),
+                    keras_zeros=int(kz.sum()),
+                    tflite_zeros=int(wz.sum()),
+                    zeros_kept=bool(np.all(wz[kz])),
+                    sparse=w.sparse,
+                    block=w.block,
+                    densified=w.densified,
+                )
+            )
+            break
+    return rows
