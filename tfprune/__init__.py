@@ -15,7 +15,8 @@ Typical use::
 """
 
 from tfprune import backend as _backend  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
-from tfprune import allocation, schedules
+from tfprune import allocation, init, schedules, scoring
+from tfprune.at_init import CollapseWarning, collapse_report, prune_at_init
 from tfprune.allocation import ALLOCATIONS, allocate
 from tfprune.callbacks import callbacks
 from tfprune.guard import MissingPruningCallbacks
@@ -28,15 +29,20 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ALLOCATIONS",
+    "CollapseWarning",
     "MissingPruningCallbacks",
     "allocate",
     "allocation",
     "callbacks",
+    "collapse_report",
     "format_summary",
+    "init",
     "is_pruned",
     "load_model",
     "prune",
+    "prune_at_init",
     "schedules",
+    "scoring",
     "sparsity_summary",
     "strip",
     "tuning",

@@ -122,10 +122,12 @@ def prune_command(model_path, dataset, data_dir, allocation, sparsity, schedule,
 
 
 def _register_subcommands():
+    from tfprune.at_init_cli import prune_at_init_command
     from tfprune.tuning.cli import tune_command
 
-    main.add_command(tune_command)
+    main.add_command(prune_at_init_command)
     main.add_command(export_command)
+    main.add_command(tune_command)
 
 
 _register_subcommands()

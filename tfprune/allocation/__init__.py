@@ -31,7 +31,8 @@ def get(method):
     return ALLOCATIONS[method]
 
 
-def _override_key(name, keys):
+def override_key(name, keys):
+    """The weight key an override names: a key itself, or a layer name."""
     if name in keys:
         return name
     matches = [k for k in keys if k.split("/")[0] == name]
@@ -54,7 +55,7 @@ def allocate(method, weights, sparsity, overrides=None):
     sizes = {k: int(w.size) if hasattr(w, "size") else int(w.shape.num_elements()) for k, w in weights.items()}
     fixed = {}
     for name, value in (overrides or {}).items():
-        key = _override_key(name, list(weights))
+        key = override_key(name, list(weights))
         fixed[key] = budget.check_sparsity(value, f"overrides[{name!r}]")
     if not fixed:
         return fn(weights, sparsity)

@@ -1,0 +1,332 @@
+"""Scorers: conformance (keys, purity, determinism), hand-computed SNIP/GraSP/SynFlow, bad input."""
+
+import numpy as np
+import pytest
+
+import tfprune
+from tfprune import data, scoring, targets
+from tfprune.backend import keras, tf
+from tfprune.scoring import _common
+from tfprune.scoring import synflow as synflow_mod
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(40, 8, 8, 1)).astype("float32")
+Y = np.repeat(np.arange(10), 4)
+FAST = {"synflow": {"sparsity": 0.5, "iterations": 4, "jit_compile": False}}
+
+
+def cnn():
+    return keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Conv2D(4, 3, name="conv"),
+            keras.layers.BatchNormalization(name="bn"),
+            keras.layers.ReLU(),
+            keras.layers.Flatten(),
+            keras.layers.Dropout(0.5),
+            keras.layers.Dense(10, activation="softmax", name="out"),
+        ]
+    )
+
+
+def tiny(activation="softmax"):
+    """4 -> 3 (relu) -> 3 classes, with non-zero biases."""
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(3, activation="relu", name="h"),
+            keras.layers.Dense(3, activation=activation, name="out"),
+        ]
+    )
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    return model
+
+
+TX = np.random.default_rng(2).normal(size=(6, 4)).astype("float32")
+TY = np.array([0, 1, 2, 0, 1, 2])
+
+
+def reference_gradients(model, temperature=1.0, second_order=False):
+    """dL/dW (and H g) for the tiny model, from its weights alone (independent of tfprune)."""
+    w1, b1, w2, b2 = (tf.Variable(w) for w in model.get_weights())
+    kernels = [w1, w2]
+
+    def loss():
+        logits = (tf.nn.relu(TX @ w1 + b1) @ w2 + b2) / temperature
+        return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=TY, logits=logits))
+
+    with tf.GradientTape() as outer:
+        with tf.GradientTape() as inner:
+            value = loss()
+        g = inner.gradient(value, kernels)
+        z = tf.reduce_sum(tf.stop_gradient(g[0]) * g[0]) + tf.reduce_sum(tf.stop_gradient(g[1]) * g[1])
+    hg = outer.gradient(z, kernels) if second_order else None
+    return [k.numpy() for k in kernels], [x.numpy() for x in g], None if hg is None else [x.numpy() for x in hg]
+
+
+# --------------------------------------------------------------------------- conformance
+
+
+@pytest.mark.parametrize("name", sorted(scoring.SCORERS))
+def test_every_scorer_keys_shapes_purity_determinism(name):
+    model = cnn()
+    model(X[:2], training=True)  # non-trivial BatchNorm statistics are not needed; just build
+    before = [w.copy() for w in model.get_weights()]
+    trainable = [v.trainable for v in model.variables]
+    scorer = scoring.get(name)
+    scores = scorer(model, (X, Y), **FAST.get(name, {}))
+    expected = targets.prunable_weights(model)
+    assert list(scores) == list(expected) == ["conv/kernel", "out/kernel"]
+    for key in expected:
+        assert scores[key].shape == expected[key].shape
+        assert np.all(np.isfinite(scores[key]))
+    for old, new in zip(before, model.get_weights()):  # kernels, biases, BN gamma/beta/moving stats
+        np.testing.assert_array_equal(old, new)
+    assert [v.trainable for v in model.variables] == trainable
+    again = scorer(model, (X, Y), **FAST.get(name, {}))
+    for key in scores:
+        np.testing.assert_array_equal(scores[key], again[key])
+
+
+def test_exclude_drops_keys():
+    model = cnn()
+    for name in ("magnitude", "random", "snip"):
+        assert list(scoring.get(name)(model, (X, Y), exclude=["conv"])) == ["out/kernel"]
+
+
+def test_magnitude_and_random():
+    model = cnn()
+    scores = scoring.magnitude_scores(model)
+    np.testing.assert_array_equal(scores["out/kernel"], np.abs(model.get_layer("out").kernel.numpy()))
+    a = scoring.random_scores(model, seed=3)
+    b = scoring.random_scores(model, seed=3)
+    c = scoring.random_scores(model, seed=4)
+    np.testing.assert_array_equal(a["conv/kernel"], b["conv/kernel"])
+    assert not np.array_equal(a["conv/kernel"], c["conv/kernel"])
+    assert all(0 <= s.min() and s.max() < 1 for s in a.values())
+
+
+# --------------------------------------------------------------------------- SNIP / GraSP
+
+
+def test_snip_equals_hand_computed_value():
+    model = tiny()
+    kernels, grads, _ = reference_gradients(model)
+    scores = scoring.snip_scores(model, (TX, TY))
+    for key, w, g in zip(["h/kernel", "out/kernel"], kernels, grads):
+        np.testing.assert_allclose(scores[key], np.abs(g * w), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("head", ["linear", "softmax", "layer"])
+def test_snip_uses_logits_whatever_the_output_head(head):
+    base = tiny("linear")
+    if head == "layer":
+        model = keras.Model(base.inputs, keras.layers.Activation("softmax")(base.outputs[0]))
+    else:
+        model = tiny(head)
+        model.set_weights(base.get_weights())
+    _, grads, _ = reference_gradients(base)
+    scores = scoring.snip_scores(model, (TX, TY))
+    np.testing.assert_allclose(scores["out/kernel"], np.abs(grads[1] * base.get_weights()[2]), rtol=1e-5, atol=1e-7)
+
+
+def test_grasp_equals_hand_computed_value():
+    model = tiny()
+    kernels, _, hg = reference_gradients(model, temperature=200.0, second_order=True)
+    scores = scoring.grasp_scores(model, (TX, TY))
+    for key, w, h in zip(["h/kernel", "out/kernel"], kernels, hg):
+        np.testing.assert_allclose(scores[key], -w * h, rtol=1e-4, atol=1e-12)
+
+
+def test_grasp_hessian_vector_product_matches_finite_differences():
+    """H g by central differences of the gradient along g, in float64 (no nested tape)."""
+    model = tiny()
+    temperature = 2.0
+    kernels, grads, _ = reference_gradients(model, temperature=temperature)
+    w1, b1, w2, b2 = (w.astype(np.float64) for w in model.get_weights())
+
+    def gradient(k1, k2):
+        v1, v2 = tf.Variable(k1), tf.Variable(k2)
+        with tf.GradientTape() as tape:
+            logits = (tf.nn.relu(TX.astype(np.float64) @ v1 + b1) @ v2 + b2) / temperature
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=TY, logits=logits))
+        return [g.numpy() for g in tape.gradient(loss, [v1, v2])]
+
+    eps = 1e-4
+    g1, g2 = (g.astype(np.float64) for g in grads)
+    plus = gradient(w1 + eps * g1, w2 + eps * g2)
+    minus = gradient(w1 - eps * g1, w2 - eps * g2)
+    hg = [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
+    scores = scoring.grasp_scores(model, (TX, TY), temperature=temperature)
+    np.testing.assert_allclose(scores["h/kernel"], -w1 * hg[0], rtol=2e-3, atol=1e-7)
+    np.testing.assert_allclose(scores["out/kernel"], -w2 * hg[1], rtol=2e-3, atol=1e-7)
+
+
+def test_data_forms_give_class_balanced_batches():
+    model = cnn()
+    x = np.concatenate([X, X]).astype("float32")
+    y = np.concatenate([Y, Y])
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(7)
+    bx, by = _common.scoring_batch(model, dataset, "snip", samples_per_class=3)
+    assert bx.shape == (30, 8, 8, 1) and np.bincount(by, minlength=10).tolist() == [3] * 10
+    splits = data.load("digits")
+    bx, by = _common.scoring_batch(model, splits, "snip", samples_per_class=2, seed=5)
+    assert np.bincount(by, minlength=10).tolist() == [2] * 10
+    one_hot = np.eye(10, dtype="float32")[Y]
+    np.testing.assert_allclose(
+        scoring.snip_scores(model, (X, one_hot))["out/kernel"], scoring.snip_scores(model, (X, Y))["out/kernel"],
+        rtol=1e-6,
+    )
+
+
+# --------------------------------------------------------------------------- SynFlow
+
+
+def chain(widths=(5, 4, 3, 2), activation="relu", seed=0, initializer=None):
+    keras.utils.set_random_seed(seed)
+    layers = [keras.Input((widths[0],))]
+    for i, width in enumerate(widths[1:]):
+        layers.append(
+            keras.layers.Dense(width, activation=activation, use_bias=False, name=f"d{i}",
+                               kernel_initializer=initializer or "glorot_uniform")
+        )
+    return keras.Sequential(layers)
+
+
+def test_synflow_single_pass_equals_hand_computed_path_counts():
+    model = chain((5, 4, 3))
+    a, b = (np.abs(w.astype(np.float64)) for w in model.get_weights())
+    expected_a = a * (b @ np.ones(3))[None, :]  # |a_ij| * (paths from unit j to the output)
+    expected_b = (np.ones(5) @ a)[:, None] * b  # (paths from the input to unit j) * |b_jk|
+    scores = scoring.synflow_scores(model, jit_compile=False)
+    np.testing.assert_allclose(scores["d0/kernel"], expected_a, rtol=1e-12)
+    np.testing.assert_allclose(scores["d1/kernel"], expected_b, rtol=1e-12)
+
+
+def test_synflow_conserves_total_score_per_layer():
+    model = chain((12, 10, 8, 6, 4))
+    result = synflow_mod.run(model, None, jit_compile=False)
+    totals = [s.sum() for s in result.scores.values()]
+    np.testing.assert_allclose(totals, result.path_mass[0], rtol=1e-10)
+    # still conserved on the pruned network the last iteration scores
+    result = synflow_mod.run(model, 0.8, iterations=5, jit_compile=False)
+    totals = [s.sum() for s in result.scores.values()]
+    np.testing.assert_allclose(totals, totals[0], rtol=1e-10)
+
+
+def numpy_synflow(weights, sparsity, iterations):
+    """Reference iterative SynFlow for a bias-free ReLU chain: exact counts, the core's tie rule."""
+    weights = [np.abs(w.astype(np.float64)) for w in weights]
+    masks = [np.ones_like(w) for w in weights]
+    total = sum(w.size for w in weights)
+    for k in range(iterations):
+        current = [w * m for w, m in zip(weights, masks)]
+        forward = [np.ones(current[0].shape[0])]
+        for w in current:
+            forward.append(forward[-1] @ w)
+        backward = [np.ones(current[-1].shape[1])]
+        for w in reversed(current):
+            backward.insert(0, w @ backward[0])
+        scores = [forward[i][:, None] * current[i] * backward[i + 1][None, :] for i in range(len(current))]
+        if k == iterations - 1:
+            keep = int(np.floor(total * (1 - sparsity) + 0.5))
+        else:
+            keep = int(np.floor(total * (1 - sparsity) ** ((k + 1) / iterations) + 0.5))
+        flat = np.concatenate([np.where(m > 0, s, -1.0).ravel() for s, m in zip(scores, masks)])
+        chosen = np.zeros(flat.size)
+        chosen[np.argsort(-flat, kind="stable")[:keep]] = 1
+        masks, offset = [], 0
+        for w in weights:
+            masks.append(chosen[offset:offset + w.size].reshape(w.shape))
+            offset += w.size
+    return masks, scores
+
+
+def test_synflow_iterative_masks_match_numpy_reference():
+    model = chain((10, 8, 6, 4))
+    expected_masks, expected_scores = numpy_synflow(model.get_weights(), 0.9, 6)
+    result = synflow_mod.run(model, 0.9, iterations=6, jit_compile=False, exact_schedule=True)
+    for key, mask, score in zip(result.masks, expected_masks, expected_scores):
+        np.testing.assert_array_equal(result.masks[key], mask)
+        np.testing.assert_allclose(result.scores[key], score, rtol=1e-10, atol=1e-300)
+    fast = synflow_mod.run(model, 0.9, iterations=6, jit_compile=False)
+    total = sum(m.size for m in fast.masks.values())
+    assert sum(int(m.sum()) for m in fast.masks.values()) == int(np.floor(total * 0.1 + 0.5))
+
+
+def test_synflow_xla_and_graph_agree():
+    model = chain((16, 12, 8, 4))
+    xla = synflow_mod.run(model, 0.95, iterations=8)
+    graph = synflow_mod.run(model, 0.95, iterations=8, jit_compile=False)
+    for key in xla.masks:
+        np.testing.assert_array_equal(xla.masks[key], graph.masks[key])
+        np.testing.assert_allclose(xla.scores[key], graph.scores[key], rtol=1e-9)
+
+
+def test_synflow_per_layer_counts_are_exact():
+    model = chain((10, 8, 6, 4))
+    keep = {"d0/kernel": 7, "d1/kernel": 5, "d2/kernel": 3}
+    result = synflow_mod.run(model, 0.8, iterations=5, keep=keep, jit_compile=False)
+    assert {k: int(m.sum()) for k, m in result.masks.items()} == keep
+
+
+def test_synflow_is_robust_to_float32_overflow():
+    """30 layers of width 32 with all-ones weights: R = 32**30 * 32 ~ 1e46 > float32 max."""
+    model = chain((32,) * 31, activation=None, initializer=keras.initializers.Constant(1.0))
+    with pytest.raises(FloatingPointError, match="overflowed in float32"):
+        synflow_mod.run(model, None, dtype="float32", jit_compile=False)
+    result = synflow_mod.run(model, 0.5, iterations=3, jit_compile=False)
+    assert np.isfinite(result.path_mass[0]) and result.path_mass[0] == pytest.approx(32.0 ** 31, rel=1e-12)
+    totals = [s.sum() for s in result.scores.values()]
+    np.testing.assert_allclose(totals, totals[0], rtol=1e-9)
+    total = sum(m.size for m in result.masks.values())
+    assert sum(int(m.sum()) for m in result.masks.values()) == total // 2
+
+
+def test_synflow_bypasses_softmax_and_keeps_biases_as_abs():
+    base = tiny("linear")
+    soft = tiny("softmax")
+    soft.set_weights(base.get_weights())
+    a = scoring.synflow_scores(base, jit_compile=False)
+    b = scoring.synflow_scores(soft, jit_compile=False)
+    np.testing.assert_allclose(a["out/kernel"], b["out/kernel"], rtol=1e-12)
+    w1, b1, w2, _ = (np.abs(w.astype(np.float64)) for w in base.get_weights())
+    hidden = np.ones(4) @ w1 + b1  # |b| kept in the linearised network
+    np.testing.assert_allclose(a["out/kernel"], hidden[:, None] * w2, rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+def test_bad_input_is_refused_clearly():
+    model = cnn()
+    with pytest.raises(ValueError, match=r"score='nope': unknown scorer; choose one of \['grasp', 'magnitude'"):
+        scoring.get("nope")
+    for name in ("snip", "grasp"):
+        with pytest.raises(ValueError, match=f"data=None: score='{name}' is data-driven"):
+            scoring.get(name)(model)
+    with pytest.raises(ValueError, match=r"data: x has shape \(40, 8, 8\) but the model expects"):
+        scoring.snip_scores(model, (X[..., 0], Y))
+    with pytest.raises(ValueError, match=r"labels range over \[0, 12\] but the model has 10 classes"):
+        scoring.snip_scores(model, (X, np.where(Y == 9, 12, Y)))
+    with pytest.raises(ValueError, match="x has 40 examples but y has 39"):
+        scoring.snip_scores(model, (X, Y[:-1]))
+    with pytest.raises(TypeError, match="expected \\(x, y\\) arrays, a tfprune.data.Splits"):
+        scoring.snip_scores(model, X)
+    with pytest.raises(ValueError, match="temperature=0: must be a positive number"):
+        scoring.grasp_scores(model, (X, Y), temperature=0)
+    with pytest.raises(ValueError, match="samples_per_class=0: must be an integer >= 1"):
+        scoring.snip_scores(model, data.load("digits"), samples_per_class=0)
+    with pytest.raises(ValueError, match="wrapped for pruning"):
+        scoring.magnitude_scores(tfprune.prune(model, 0.5))
+    with pytest.raises(ValueError, match="dtype='float16': must be one of"):
+        scoring.synflow_scores(model, dtype="float16")
+    with pytest.raises(ValueError, match=r"sparsity=1.0: must be in \[0, 1\)"):
+        scoring.synflow_scores(model, sparsity=1.0, jit_compile=False)
+    with pytest.raises(ValueError, match="iterations=0: must be an integer >= 1"):
+        scoring.synflow_scores(model, sparsity=0.5, iterations=0, jit_compile=False)
+    with pytest.raises(ValueError, match="seed='a': must be an int"):
+        scoring.random_scores(model, seed="a")
+    with pytest.raises(ValueError, match="no prunable layers .* left after exclude"):
+        scoring.magnitude_scores(model, exclude=["conv", "out"])

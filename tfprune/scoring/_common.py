@@ -1,0 +1,268 @@
+"""Shared plumbing of the scorers: input checks, the scoring batch, logits, float clones.
+
+Nothing here assigns to the variables of the model being scored: gradients are taken with
+``tf.GradientTape`` on an inference-mode forward pass (which updates no BatchNorm statistics
+and applies no dropout), and anything that needs different weight values (SynFlow's |w|,
+the connectivity check) works on an independent clone.
+"""
+
+import numbers
+
+import numpy as np
+
+from tfprune import targets
+from tfprune.backend import PruneLowMagnitude, keras, tf
+
+#: Examples per class in the scoring batch of the data-driven scorers (SNIP and GraSP papers: 10).
+SAMPLES_PER_CLASS = 10
+#: Most examples read from a tf.data.Dataset while collecting a class-balanced batch.
+_MAX_SCAN = 200_000
+
+
+# --------------------------------------------------------------------------- models
+
+
+def check_plain_model(model, argument="model"):
+    """A built, unwrapped tf_keras Sequential/Functional model, or a clear error."""
+    targets.check_model(model, argument)
+    if any(isinstance(layer, PruneLowMagnitude) for layer in model.submodules):
+        raise ValueError(
+            f"{argument}: is wrapped for pruning; scorers work on the plain model "
+            "(score before tfprune.prune, or score tfprune.strip(model))"
+        )
+    if not model.built or not getattr(model, "inputs", None):
+        raise ValueError(
+            f"{argument}: is not built; give it an input shape (keras.Input(...) first) before scoring"
+        )
+
+
+def check_exclude(model, exclude):
+    """The prunable {key: layer} of ``model`` after ``exclude``; an error if none is left."""
+    layers = targets.prunable_layers(model, exclude)
+    if not layers:
+        raise ValueError(
+            "model: no prunable layers (Dense, Conv1D/2D/3D, SeparableConv, Embedding)"
+            + (f" left after exclude={exclude!r}" if exclude else "")
+        )
+    return layers
+
+
+def all_layers(model):
+    """Every non-Model layer of ``model``, nested models flattened, in model order."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from all_layers(layer)
+        else:
+            yield layer
+
+
+def check_int(value, argument, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{argument}={value!r}: must be an integer >= {minimum}")
+    return int(value)
+
+
+def _activation_name(layer):
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", None) if activation is not None else None
+
+
+def output_activation(model):
+    """"softmax", "sigmoid" or None: the activation applied by the layer producing the output."""
+    if len(model.outputs) != 1:
+        return None
+    layer = model.outputs[0]._keras_history.layer
+    if isinstance(layer, keras.layers.Softmax):
+        return "softmax"
+    name = _activation_name(layer)
+    return name if name in ("softmax", "sigmoid") else None
+
+
+def logits_model(model):
+    """A model computing the pre-activation logits of ``model``'s single output.
+
+    * output layer is a ``Softmax`` / ``Activation("softmax"|"sigmoid")`` layer: a sub-model
+      ending at that layer's input (it shares ``model``'s variables);
+    * output layer applies softmax or sigmoid as its ``activation``: a clone with that activation
+      set to linear and ``model``'s weights copied in (independent variables);
+    * otherwise the outputs are taken to be logits already and ``model`` itself is returned.
+    """
+    if len(model.outputs) != 1:
+        raise ValueError(f"model: has {len(model.outputs)} outputs; data-driven scorers need exactly one")
+    layer = model.outputs[0]._keras_history.layer
+    name = "softmax" if isinstance(layer, keras.layers.Softmax) else _activation_name(layer)
+    if name not in ("softmax", "sigmoid"):
+        return model
+    if isinstance(layer, (keras.layers.Softmax, keras.layers.Activation)):
+        return keras.Model(model.inputs, layer.input)
+
+    def clone_function(original):
+        config = original.get_config()
+        if original is layer:
+            config["activation"] = "linear"
+        return original.__class__.from_config(config)
+
+    clone = keras.models.clone_model(model, clone_function=clone_function)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def classification_loss(logits, labels):
+    """Mean cross-entropy of ``logits`` (n, C) against int labels (n,) or one-hot (n, C).
+
+    One logit column (n, 1) is a binary (sigmoid) classifier.
+    """
+    if logits.shape[-1] == 1:
+        labels = tf.cast(tf.reshape(labels, [-1, 1]), logits.dtype)
+        return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=labels, logits=logits))
+    if labels.shape.rank == 2:
+        return tf.reduce_mean(
+            tf.nn.softmax_cross_entropy_with_logits(labels=tf.cast(labels, logits.dtype), logits=logits)
+        )
+    return tf.reduce_mean(
+        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=tf.cast(labels, tf.int64), logits=logits)
+    )
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _num_classes(model):
+    units = model.outputs[0].shape[-1]
+    return 2 if units == 1 else int(units)
+
+
+def _check_shapes(model, x, y, scorer):
+    expected = tuple(model.inputs[0].shape[1:])
+    got = tuple(x.shape[1:])
+    if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
+        raise ValueError(
+            f"data: x has shape {tuple(x.shape)} but the model expects inputs of shape "
+            f"{(None,) + expected} (score={scorer!r})"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"data: the scoring batch is empty (score={scorer!r})")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"data: x has {x.shape[0]} examples but y has {y.shape[0]}")
+    classes = _num_classes(model)
+    if y.ndim == 1:
+        if not np.issubdtype(y.dtype, np.integer) and not np.all(np.equal(np.mod(y, 1), 0)):
+            raise ValueError("data: y must hold integer class indices (or one-hot rows)")
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(
+                f"data: labels range over [{int(y.min())}, {int(y.max())}] but the model has {classes} classes"
+            )
+    elif y.ndim == 2 and y.shape[1] == model.outputs[0].shape[-1]:
+        pass
+    else:
+        raise ValueError(
+            f"data: y has shape {tuple(y.shape)}; expected ({x.shape[0]},) class indices or "
+            f"({x.shape[0]}, {model.outputs[0].shape[-1]}) one-hot rows"
+        )
+
+
+def _from_dataset(dataset, model, per_class, seed):
+    spec = dataset.element_spec
+    if not isinstance(spec, tuple) or len(spec) != 2:
+        raise ValueError(f"data: a tf.data.Dataset must yield (x, y) pairs; its elements are {spec}")
+    rank = len(model.inputs[0].shape)
+    if spec[0].shape.rank == rank:  # batched
+        dataset = dataset.unbatch()
+    classes = _num_classes(model)
+    xs, ys, counts = [], [], np.zeros(classes, np.int64)
+    for i, (x, y) in enumerate(dataset.take(_MAX_SCAN).as_numpy_iterator()):
+        label = int(np.argmax(y)) if np.ndim(y) == 1 else int(y)
+        if 0 <= label < classes and counts[label] < per_class:
+            xs.append(x)
+            ys.append(y)
+            counts[label] += 1
+            if counts.min() >= per_class:
+                break
+    if not xs:
+        raise ValueError("data: the tf.data.Dataset yielded no usable (x, y) examples")
+    order = np.random.default_rng(seed).permutation(len(xs))
+    return np.stack(xs)[order], np.stack(ys)[order]
+
+
+def scoring_batch(model, data, scorer, samples_per_class=SAMPLES_PER_CLASS, seed=0):
+    """The (x, y) batch a data-driven scorer uses, as float32 / label arrays.
+
+    ``data`` may be:
+
+    * a :class:`tfprune.data.Splits` -- ``samples_per_class`` training examples of every class
+      (``Splits.balanced_batch``), the class-balanced batch of the SNIP and GraSP papers;
+    * a ``tf.data.Dataset`` of ``(x, y)`` (batched or not) -- the first ``samples_per_class``
+      examples of every class in iteration order, shuffled with ``seed``;
+    * an ``(x, y)`` pair of arrays -- used exactly as given (``samples_per_class`` is ignored).
+    """
+    if data is None:
+        raise ValueError(
+            f"data=None: score={scorer!r} is data-driven; give data=(x, y) arrays, a tfprune.data.Splits "
+            "(tfprune.data.load(...)) or a tf.data.Dataset of (x, y)"
+        )
+    check_int(samples_per_class, "samples_per_class", 1)
+    if hasattr(data, "balanced_batch") and hasattr(data, "num_classes"):
+        x, y = data.balanced_batch(samples_per_class, seed=seed)
+    elif isinstance(data, tf.data.Dataset):
+        x, y = _from_dataset(data, model, samples_per_class, seed)
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = (np.asarray(v.numpy() if hasattr(v, "numpy") else v) for v in data)
+    else:
+        raise TypeError(
+            f"data: expected (x, y) arrays, a tfprune.data.Splits or a tf.data.Dataset, got {type(data).__name__}"
+        )
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError("data: x and y must be arrays with a leading example axis")
+    _check_shapes(model, x, y, scorer)
+    return np.asarray(x, np.float32), y
+
+
+# --------------------------------------------------------------------------- clones
+
+
+def float_clone(model, dtype, transform):
+    """An independent copy of ``model`` (wrappers removed) computing in ``dtype``.
+
+    ``transform(layer, weight_name, value) -> value`` gives each copied weight its value
+    (e.g. ``np.abs``). Inputs are cast to ``dtype`` by the layers themselves (Keras autocast).
+    Returns ``(clone, {clone layer: original inner layer})``.
+    """
+    sources = {}
+
+    def clone_function(layer):
+        inner = layer.layer if isinstance(layer, PruneLowMagnitude) else layer
+        if isinstance(inner, keras.Model):
+            return keras.models.clone_model(inner, clone_function=clone_function)
+        config = inner.get_config()
+        if "dtype" in config:
+            config["dtype"] = dtype
+        new = inner.__class__.from_config(config)
+        sources[id(new)] = inner
+        return new
+
+    clone = keras.models.clone_model(model, clone_function=clone_function)
+    for layer in all_layers(clone):
+        inner = sources.get(id(layer))
+        if inner is None or not inner.weights:
+            continue
+        values = [transform(inner, w.name, v) for w, v in zip(inner.weights, inner.get_weights())]
+        layer.set_weights(values)
+    return clone
+
+
+def ones_inputs(model, dtype, input_shape=None):
+    """A batch of one all-ones input per model input (SynFlow's data-free input)."""
+    shapes = [tuple(t.shape[1:]) for t in model.inputs]
+    if input_shape is not None:
+        given = [tuple(input_shape)] if len(shapes) == 1 else [tuple(s) for s in input_shape]
+        if len(given) != len(shapes):
+            raise ValueError(f"input_shape={input_shape!r}: the model has {len(shapes)} inputs")
+        shapes = given
+    for shape in shapes:
+        if any(d is None for d in shape):
+            raise ValueError(
+                f"model: input shape {(None,) + shape} is not fully known; pass input_shape=(...) "
+                "without the batch axis"
+            )
+    ones = [tf.ones((1,) + shape, dtype) for shape in shapes]
+    return ones[0] if len(ones) == 1 else ones
