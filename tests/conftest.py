@@ -22,6 +22,16 @@ except RuntimeError:
     pass
 
 
+@pytest.fixture(scope="session")
+def mirrored_strategy():
+    """One MirroredStrategy over the two logical CPUs for the whole session.
+
+    Several MirroredStrategy objects in one process reuse collective instance keys, and their
+    all-reduces then clash ("Shape mismatch in the collective instance"); tests share this one.
+    """
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     random.seed(0)

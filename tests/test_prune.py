@@ -137,9 +137,8 @@ def test_xla_reaches_scheduled_sparsity():
     assert abs(total["nonzeros"] - budget.survivors(total["params"], 0.75)) <= 3
 
 
-def test_mirrored_strategy_reaches_scheduled_sparsity():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
+def test_mirrored_strategy_reaches_scheduled_sparsity(mirrored_strategy):
+    with mirrored_strategy.scope():
         pruned = tfprune.prune(small_cnn(), allocation="lamp", schedule=Gradual(0.75, end_step=16, frequency=4))
         pruned.compile(keras.optimizers.Adam(1e-2), LOSS)
     pruned.fit(X, Y, batch_size=16, epochs=2, verbose=0, callbacks=tfprune.callbacks(pruned))

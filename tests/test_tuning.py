@@ -421,9 +421,9 @@ class _RecordReplicas(keras.callbacks.Callback):
         _REPLICAS.append(self.model.distribute_strategy.num_replicas_in_sync)
 
 
-def test_mirrored_strategy_per_trial(digits, tmp_path):
+def test_mirrored_strategy_per_trial(digits, tmp_path, mirrored_strategy):
     # No XLA here: XLA + MirroredStrategy on logical CPUs fails inside TensorFlow itself.
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy
     hypermodel = PruningHyperModel(build_mlp, sparsity=0.7, allocation="lamp", schedule="gradual")
     tuner = PruningTuner(hypermodel, max_trials=1, seed=0, distribution_strategy=strategy,
                          directory=tmp_path, project_name="m")
