@@ -14,3 +14,5 @@ test: install
 benchmarks: install
 	$(PYTHON) benchmarks/bench_training_step.py
 	$(PYTHON) benchmarks/bench_lamp_allocation.py
+	$(PYTHON) benchmarks/bench_export.py
+	$(PYTHON) benchmarks/bench_at_init.py
