@@ -280,10 +280,10 @@ def test_cli_prune_at_init_writes_the_usual_output_folder(tmp_path):
     result = CliRunner().invoke(
         prune_at_init_command,
         ["--score", "synflow", "--iterations", "5", "--sparsity", "0.9", "--epochs", "1", "--output", str(out),
-         "--quiet"],
+         "--quiet", "--export", str(out / "model.tflite")],
     )
     assert result.exit_code == 0, result.output
-    assert sorted(os.listdir(out)) == ["model.keras", "report.json", "report.md", "sparsity.png"]
+    assert sorted(os.listdir(out)) == ["model.keras", "model.tflite", "report.json", "report.md", "sparsity.png"]
     report = json.loads((out / "report.json").read_text())
     total = report["summary"]["total"]
     assert total["nonzeros"] == budget.survivors(total["params"], 0.9)

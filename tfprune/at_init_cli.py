@@ -2,18 +2,12 @@
 
 Same output folder as ``tfprune prune``: model.keras (stripped), report.md, report.json and
 sparsity.png (per-layer sparsity and test accuracy); ``--export x.tflite`` as in ``tfprune prune``.
-Register it in the main group with::
-
-    from tfprune.at_init_cli import prune_at_init_command
-    main.add_command(prune_at_init_command)
 """
-
-import os
 
 import click
 
 from tfprune.cli_errors import clean_errors
-from tfprune.export.cli import export_after_prune, export_options
+from tfprune.export.cli import export_options
 
 _SCORES = ("snip", "grasp", "synflow", "sbp-si", "magnitude", "random")
 _ALLOCATIONS = ("global", "lamp", "uniform", "uniform+", "erk")
@@ -60,15 +54,13 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
     from tfprune.allocation import budget
     from tfprune.at_init import CollapseWarning, prune_at_init
     from tfprune.backend import keras, tf
-    from tfprune.io import check_parent
     from tfprune.models import default_model
     from tfprune.progress import EpochProgress
-    from tfprune.report import write_output
+    from tfprune.cli_output import check_export_path, finish
     from tfprune.scoring._common import output_activation
 
     budget.check_sparsity(sparsity, "--sparsity")
-    if export_path:
-        check_parent(export_path)
+    check_export_path(export_path, output)
     tf.keras.utils.set_random_seed(seed)
     splits = data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
     if model_path:
@@ -122,12 +114,7 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
     }
     if score == "sbp-si":
         settings["activation"] = pruned.tfprune_at_init["activation"]
-    written = write_output(output, stripped, summary, accuracy, settings,
-                           f"{score} at init on {dataset}: {summary['total']['sparsity']:.1%} sparse")
-    click.echo(tfprune.format_summary(summary))
-    click.echo(f"test accuracy after training: {accuracy['pruned at init']:.4f}")
-    for path in written:
-        click.echo(f"wrote {os.path.relpath(path)}")
-    exported = export_after_prune(stripped, export_path, export_quantize, splits)
-    if exported is not None:
-        click.echo(exported)
+    finish(output, stripped, summary, accuracy, settings,
+           f"{score} at init on {dataset}: {summary['total']['sparsity']:.1%} sparse",
+           f"test accuracy after training: {accuracy['pruned at init']:.4f}",
+           splits, export_path, export_quantize)

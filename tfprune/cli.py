@@ -5,12 +5,11 @@ prunes it with LAMP to 90% sparsity on a gradual schedule while fine-tuning, str
 writes model.keras, report.md, report.json and sparsity.png to ./tfprune-output.
 """
 
-import os
 
 import click
 
 from tfprune.cli_errors import clean_errors
-from tfprune.export.cli import export_after_prune, export_command, export_options
+from tfprune.export.cli import export_command, export_options
 
 SCHEDULES = ("gradual", "oneshot", "iterative")
 
@@ -86,14 +85,12 @@ def prune_command(model_path, dataset, data_dir, allocation, sparsity, schedule,
     from tfprune import data
     from tfprune.allocation import budget
     from tfprune.backend import tf
-    from tfprune.io import check_parent
     from tfprune.models import compile_for_classification
     from tfprune.progress import EpochProgress
-    from tfprune.report import write_output
+    from tfprune.cli_output import check_export_path, finish
 
     budget.check_sparsity(sparsity, "--sparsity")
-    if export_path and os.path.dirname(os.path.abspath(export_path)) != os.path.abspath(output):
-        check_parent(export_path)  # fail before training, not after
+    check_export_path(export_path, output)
     tf.keras.utils.set_random_seed(seed)
     splits = data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
     dense = load_or_train(model_path, splits, epochs, seed, quiet)
@@ -110,15 +107,10 @@ def prune_command(model_path, dataset, data_dir, allocation, sparsity, schedule,
         "model": model_path or "built-in", "dataset": dataset, "allocation": allocation, "sparsity": sparsity,
         "schedule": type(plan).__name__, "epochs": epochs, "batch_size": batch_size, "seed": seed, "jit": jit,
     }
-    written = write_output(output, stripped, summary, accuracy, settings,
-                           f"{allocation} on {dataset}: {summary['total']['sparsity']:.1%} sparse")
-    click.echo(tfprune.format_summary(summary))
-    click.echo(f"test accuracy: dense {accuracy['dense']:.4f} -> pruned {accuracy['pruned']:.4f}")
-    for path in written:
-        click.echo(f"wrote {os.path.relpath(path)}")
-    exported = export_after_prune(stripped, export_path, export_quantize, splits)
-    if exported is not None:
-        click.echo(exported)
+    finish(output, stripped, summary, accuracy, settings,
+           f"{allocation} on {dataset}: {summary['total']['sparsity']:.1%} sparse",
+           f"test accuracy: dense {accuracy['dense']:.4f} -> pruned {accuracy['pruned']:.4f}",
+           splits, export_path, export_quantize)
 
 
 def _register_subcommands():
