@@ -56,7 +56,7 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
     from tfprune.backend import keras, tf
     from tfprune.models import default_model
     from tfprune.progress import EpochProgress
-    from tfprune.cli_output import check_export_path, finish
+    from tfprune.cli_output import check_export_path, finish, load_user_model
     from tfprune.scoring._common import output_activation
 
     budget.check_sparsity(sparsity, "--sparsity")
@@ -64,13 +64,7 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
     tf.keras.utils.set_random_seed(seed)
     splits = data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
     if model_path:
-        model = tfprune.load_model(model_path, compile=False)
-        expected = tuple(model.input_shape[1:])
-        if expected != tuple(splits.input_shape):
-            raise ValueError(
-                f"--model {model_path!r} takes inputs of shape {expected}, but dataset "
-                f"{splits.name!r} has {tuple(splits.input_shape)}"
-            )
+        model = load_user_model(model_path, splits)
     else:
         model = default_model(splits.input_shape, splits.num_classes, seed=seed)
     options = {}

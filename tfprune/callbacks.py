@@ -140,12 +140,12 @@ class SparsitySummaries(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
         weights = targets.prunable_weights(self.model)
+        nonzeros = {key: np.count_nonzero(w) for key, w in weights.items()}
         total = sum(w.size for w in weights.values())
-        zeros = sum(w.size - np.count_nonzero(w) for w in weights.values())
         with self._writer.as_default():
             for key, w in weights.items():
-                tf.summary.scalar(f"sparsity/{key}", 1.0 - np.count_nonzero(w) / w.size, step=epoch)
-            tf.summary.scalar("sparsity/overall", zeros / total, step=epoch)
+                tf.summary.scalar(f"sparsity/{key}", 1.0 - nonzeros[key] / w.size, step=epoch)
+            tf.summary.scalar("sparsity/overall", 1.0 - sum(nonzeros.values()) / total, step=epoch)
         self._writer.flush()
 
     def on_train_end(self, logs=None):

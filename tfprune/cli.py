@@ -35,19 +35,12 @@ def make_schedule(kind, sparsity, total_steps):
 
 def load_or_train(model_path, splits, epochs, seed, quiet):
     """The user's model (already trained), or the built-in model trained dense for ``epochs``."""
-    import tfprune
+    from tfprune.cli_output import load_user_model
     from tfprune.models import compile_for_classification, default_model
     from tfprune.progress import EpochProgress
 
     if model_path:
-        model = tfprune.load_model(model_path, compile=False)
-        expected = tuple(model.input_shape[1:])
-        if expected != tuple(splits.input_shape):
-            raise ValueError(
-                f"--model {model_path!r} takes inputs of shape {expected}, but dataset "
-                f"{splits.name!r} has {tuple(splits.input_shape)}"
-            )
-        return compile_for_classification(model)
+        return compile_for_classification(load_user_model(model_path, splits))
     model = compile_for_classification(default_model(splits.input_shape, splits.num_classes, seed=seed))
     model.fit(splits.train, validation_data=splits.validation, epochs=epochs, verbose=0,
               callbacks=[EpochProgress("dense training", disable=quiet)])

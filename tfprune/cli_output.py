@@ -1,4 +1,4 @@
-"""The end of every pruning command: write the output folder, show the summary, export."""
+"""What the pruning commands share: load the user's model, check --export, write and show the results."""
 
 import os
 
@@ -8,6 +8,20 @@ from tfprune.export.cli import export_after_prune
 from tfprune.io import check_parent
 from tfprune.report import write_output
 from tfprune.summary import format_summary
+
+
+def load_user_model(model_path, splits):
+    """The ``--model`` file, uncompiled; a clear error when its input shape does not fit ``splits``."""
+    from tfprune.saving import load_model
+
+    model = load_model(model_path, compile=False)
+    expected = tuple(model.input_shape[1:])
+    if expected != tuple(splits.input_shape):
+        raise ValueError(
+            f"--model {model_path!r} takes inputs of shape {expected}, but dataset "
+            f"{splits.name!r} has {tuple(splits.input_shape)}"
+        )
+    return model
 
 
 def check_export_path(export_path, output):
