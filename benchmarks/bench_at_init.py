@@ -30,7 +30,8 @@ from _report import DOC, machine, update_section
 
 import tfprune
 from tfprune import data
-from tfprune.at_init import CollapseWarning, prune_at_init
+from tfprune.at_init import prune_at_init
+from tfprune.collapse import CollapseWarning
 from tfprune.backend import keras, tf
 from tfprune.io import write_bytes
 from tfprune.models import default_model
@@ -81,10 +82,10 @@ def accuracy_runs(name, epochs, seeds, lr, log):
                 start = time.perf_counter()
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", CollapseWarning)
-                    pruned = prune_at_init(dense, sparsity, score=method, data=splits, seed=seed,
+                    pruned, info = prune_at_init(dense, sparsity, score=method, data=splits, seed=seed,
                                            score_options=options)
                 seconds = time.perf_counter() - start
-                report = pruned.tfprune_at_init["report"]
+                report = info["report"]
                 accuracy = train(pruned, splits, epochs, lr, tfprune.callbacks(pruned))
                 records.append(dict(dataset=name, method=method, sparsity=sparsity, seed=seed, accuracy=accuracy,
                                     connected=report["connected"], collapsed=len(report["collapsed"]),

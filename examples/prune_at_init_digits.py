@@ -10,7 +10,8 @@ import warnings
 import tfprune  # first: tf.keras -> tf_keras
 import tf_keras as keras
 from tfprune import data
-from tfprune.at_init import CollapseWarning, prune_at_init
+from tfprune.at_init import prune_at_init
+from tfprune.collapse import CollapseWarning
 
 SPARSITY = 0.99
 splits = data.load("digits")
@@ -31,7 +32,7 @@ model = mlp()
 for score in ("magnitude", "snip", "synflow", "sbp-si"):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CollapseWarning)
-        pruned = prune_at_init(model, SPARSITY, score=score, data=splits)  # the model itself is not modified
+        pruned, info = prune_at_init(model, SPARSITY, score=score, data=splits)  # the model itself is not modified
     for warning in caught:
         print(f"[{score}] warning: {warning.message}")
     pruned.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -39,11 +40,11 @@ for score in ("magnitude", "snip", "synflow", "sbp-si"):
     pruned.fit(splits.train, epochs=30, verbose=0, callbacks=tfprune.callbacks(pruned))  # masks stay frozen
     small = tfprune.strip(pruned)
     small.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
-    report = pruned.tfprune_at_init["report"]
+    report = info["report"]
     print(f"\n{score}: test accuracy {small.evaluate(splits.test, verbose=0)[1]:.3f}, "
           f"connected {report['connected']}, dead units {{{', '.join(f'{k}: {len(v)}' for k, v in report['dead_units'].items())}}}")
     print(tfprune.format_summary(tfprune.sparsity_summary(small)))
 
 # Keep at least one weight per layer and per output unit (the collapse guard):
-guarded = prune_at_init(model, SPARSITY, score="magnitude", min_per_layer=1, min_per_unit=1)
-print("\nmagnitude + guard: connected", guarded.tfprune_at_init["report"]["connected"])
+guarded, guarded_info = prune_at_init(model, SPARSITY, score="magnitude", min_per_layer=1, min_per_unit=1)
+print("\nmagnitude + guard: connected", guarded_info["report"]["connected"])

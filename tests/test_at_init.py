@@ -10,9 +10,12 @@ import pytest
 from click.testing import CliRunner
 
 import tfprune
-from tfprune import allocation, data, scoring, targets
+from tfprune import allocation, data, scoring
+from tfprune.layers import prunable, prunable_weights
 from tfprune.allocation import budget
-from tfprune.at_init import CollapseWarning, collapse_report, is_connected, prune_at_init, select_masks
+from tfprune.at_init import prune_at_init
+from tfprune.collapse import CollapseWarning, collapse_report, is_connected
+from tfprune.score_masks import select_masks
 from tfprune.at_init_cli import prune_at_init_command
 from tfprune.backend import PruneLowMagnitude, keras
 from tfprune.scoring import synflow as synflow_mod
@@ -56,9 +59,9 @@ def mlp(seed=0):
 
 def wrapper_masks(model):
     return {
-        k: targets.mask_of(layer).numpy().copy()
-        for k, layer in targets.prunable_layers(model).items()
-        if isinstance(layer, PruneLowMagnitude)
+        k: weight.mask.numpy().copy()
+        for k, weight in prunable(model).items()
+        if isinstance(weight.layer, PruneLowMagnitude)
     }
 
 
@@ -112,7 +115,7 @@ def test_collapse_guard_keeps_weights_per_layer_and_unit_with_exact_total():
 def test_masks_are_frozen_through_fit_and_strip(jit, digits):
     model = small_cnn()
     original = [w.copy() for w in model.get_weights()]
-    pruned = prune_at_init(model, 0.8, score="snip", data=digits)
+    pruned, pruned_info = prune_at_init(model, 0.8, score="snip", data=digits)
     before = wrapper_masks(pruned)
     assert sum(int(m.sum()) for m in before.values()) == budget.survivors(sum(m.size for m in before.values()), 0.8)
     pruned.compile(keras.optimizers.Adam(1e-2), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -121,10 +124,10 @@ def test_masks_are_frozen_through_fit_and_strip(jit, digits):
     after = wrapper_masks(pruned)
     for key in before:
         assert before[key].tobytes() == after[key].tobytes()  # bit-identical
-    weights = targets.prunable_weights(pruned)
-    assert any(not np.array_equal(weights[k], targets.prunable_weights(model)[k] * before[k]) for k in weights)
+    weights = prunable_weights(pruned)
+    assert any(not np.array_equal(weights[k], prunable_weights(model)[k] * before[k]) for k in weights)
     stripped = tfprune.strip(pruned)
-    for key, value in targets.prunable_weights(stripped).items():
+    for key, value in prunable_weights(stripped).items():
         assert np.all(value[before[key] == 0] == 0)
     for old, new in zip(original, model.get_weights()):  # the input model is untouched
         np.testing.assert_array_equal(old, new)
@@ -133,15 +136,15 @@ def test_masks_are_frozen_through_fit_and_strip(jit, digits):
 @pytest.mark.parametrize("score", ["snip", "grasp", "magnitude", "random"])
 def test_masks_are_the_scorers_global_top_k(score, digits):
     model = small_cnn()
-    pruned = prune_at_init(model, 0.9, score=score, data=digits, seed=3)
+    pruned, pruned_info = prune_at_init(model, 0.9, score=score, data=digits, seed=3)
     options = {"seed": 3} if score != "magnitude" else {}
     scores = scoring.get(score)(model, digits, **options)
     expected = select_masks(scores, 0.9, prune_largest=score == "grasp")
     got = wrapper_masks(pruned)
     for key in expected:
         np.testing.assert_array_equal(got[key], expected[key])
-    values = targets.prunable_weights(pruned)
-    dense = targets.prunable_weights(model)
+    values = prunable_weights(pruned)
+    dense = prunable_weights(model)
     for key in values:  # not rescaled: surviving weights keep their initial values
         np.testing.assert_array_equal(values[key], dense[key] * expected[key])
 
@@ -149,31 +152,30 @@ def test_masks_are_the_scorers_global_top_k(score, digits):
 def test_synflow_at_init_uses_its_iterative_masks_and_per_layer_schedules():
     model = small_cnn()
     options = {"iterations": 10, "jit_compile": False}
-    pruned = prune_at_init(model, 0.95, score="synflow", score_options=options)
+    pruned, pruned_info = prune_at_init(model, 0.95, score="synflow", score_options=options)
     expected = synflow_mod.run(model, 0.95, **options).masks
     got = wrapper_masks(pruned)
     for key in expected:
         np.testing.assert_array_equal(got[key], expected[key])
-    erk = prune_at_init(model, 0.95, score="synflow", allocation="erk", score_options=options)
+    erk, erk_info = prune_at_init(model, 0.95, score="synflow", allocation="erk", score_options=options)
     sizes = {k: m.size for k, m in got.items()}
-    counts = tfprune.masks.keep_counts(tfprune.allocate("erk", targets.prunable_weights(model), 0.95), sizes)
+    counts = tfprune.masks.keep_counts(tfprune.allocate("erk", prunable_weights(model), 0.95), sizes)
     assert {k: int(m.sum()) for k, m in wrapper_masks(erk).items()} == counts
 
 
 def test_exclude_overrides_and_custom_scorer():
     model = small_cnn()
-    pruned = prune_at_init(model, 0.7, score="magnitude", exclude=["out"], overrides={"conv": 0.5}, warn=False)
-    layers = targets.prunable_layers(pruned)
-    assert not isinstance(layers["out/kernel"], PruneLowMagnitude)  # left dense
+    pruned, pruned_info = prune_at_init(model, 0.7, score="magnitude", exclude=["out"], overrides={"conv": 0.5}, warn=False)
+    assert not isinstance(prunable(pruned)["out/kernel"].layer, PruneLowMagnitude)  # left dense
     masks = wrapper_masks(pruned)
     assert set(masks) == {"conv/kernel", "hidden/kernel"} and int(masks["conv/kernel"].sum()) == 27
     total = sum(m.size for m in masks.values())
     assert sum(int(m.sum()) for m in masks.values()) == budget.survivors(total, 0.7)
 
     def negative_magnitude(model, data):
-        return {k: -np.abs(w) for k, w in targets.prunable_weights(model).items()}
+        return {k: -np.abs(w) for k, w in prunable_weights(model).items()}
 
-    custom = prune_at_init(model, 0.7, score=negative_magnitude, warn=False)
+    custom, custom_info = prune_at_init(model, 0.7, score=negative_magnitude, warn=False)
     smallest = select_masks(scoring.magnitude_scores(model), 0.7, prune_largest=True)
     for key, mask in wrapper_masks(custom).items():
         np.testing.assert_array_equal(mask, smallest[key])
@@ -182,41 +184,41 @@ def test_exclude_overrides_and_custom_scorer():
 def test_sbp_si_keeps_every_layer_connected_at_99_where_magnitude_collapses(digits):
     model = mlp()
     with pytest.warns(CollapseWarning, match="disconnected the network"):
-        magnitude = prune_at_init(model, 0.99, score="magnitude")
-    report = magnitude.tfprune_at_init["report"]
+        magnitude, magnitude_info = prune_at_init(model, 0.99, score="magnitude")
+    report = magnitude_info["report"]
     assert report["collapsed"] == ["d2"] and not report["connected"]
     assert tfprune.sparsity_summary(magnitude)["collapsed"] == ["d2"]
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", CollapseWarning)
-        sbp = prune_at_init(model, 0.99, score="sbp-si", data=digits)
-    report = sbp.tfprune_at_init["report"]
+        sbp, sbp_info = prune_at_init(model, 0.99, score="sbp-si", data=digits)
+    report = sbp_info["report"]
     assert report["collapsed"] == [] and report["connected"]
-    assert sbp.tfprune_at_init["activation"] == "relu" and sbp.tfprune_at_init["rescaled"]
+    assert sbp_info["activation"] == "relu" and sbp_info["rescaled"]
     summary = tfprune.sparsity_summary(sbp)
     assert summary["total"]["nonzeros"] == budget.survivors(summary["total"]["params"], 0.99)
     assert all(row["nonzeros"] > 0 for row in summary["layers"])
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", CollapseWarning)
-        guarded = prune_at_init(model, 0.99, score="magnitude", min_per_layer=1, min_per_unit=1)
-    assert guarded.tfprune_at_init["report"]["connected"]
+        guarded, guarded_info = prune_at_init(model, 0.99, score="magnitude", min_per_layer=1, min_per_unit=1)
+    assert guarded_info["report"]["connected"]
     assert all(row["nonzeros"] >= row["shape"][-1] for row in tfprune.sparsity_summary(guarded)["layers"])
 
 
 def test_sbp_si_is_eoc_then_snip_then_rescaling(digits):
     model = mlp()
-    pruned = prune_at_init(model, 0.9, score="sbp-si", data=digits, seed=7)
+    pruned, pruned_info = prune_at_init(model, 0.9, score="sbp-si", data=digits, seed=7)
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     reference = tfprune.init.edge_of_chaos(copy, "relu", seed=7)
-    dense = targets.prunable_weights(reference)
+    dense = prunable_weights(reference)
     masks = select_masks(scoring.snip_scores(reference, digits, seed=7), 0.9)
     got = wrapper_masks(pruned)
-    for key, layer in targets.prunable_layers(pruned).items():
+    for key, weight in prunable(pruned).items():
         np.testing.assert_array_equal(got[key], masks[key])
         expected, _ = tfprune.init.rescale_weight(dense[key], masks[key])
-        np.testing.assert_allclose(targets.weight_of(layer).numpy(), expected, rtol=1e-6)
+        np.testing.assert_allclose(weight.variable.numpy(), expected, rtol=1e-6)
 
 
 def test_collapse_report_dead_units_and_connectivity():
@@ -237,13 +239,13 @@ def test_collapse_report_dead_units_and_connectivity():
         [keras.Input((5,), dtype="int32"), keras.layers.Embedding(20, 4, name="emb"), keras.layers.Flatten(),
          keras.layers.Dense(3, name="fc")]
     )
-    report = prune_at_init(tokens, 0.5, score="magnitude").tfprune_at_init["report"]
+    report = prune_at_init(tokens, 0.5, score="magnitude").report["report"]
     assert report["connected"] is None and report["units"] == {"fc": 3}  # token ids: not checkable
 
 
 def test_bad_input_is_refused_clearly(digits):
     model = small_cnn()
-    with pytest.raises(ValueError, match=r"score='obd': unknown; choose one of \['grasp', 'magnitude', 'random', 'snip', 'synflow', 'sbp-si'\]"):
+    with pytest.raises(ValueError, match=r"score='obd': unknown; choose one of \['grasp', 'magnitude', 'random', 'sbp-si', 'snip', 'synflow'\]"):
         prune_at_init(model, 0.5, score="obd")
     with pytest.raises(ValueError, match=r"sparsity=1.0: must be in \[0, 1\)"):
         prune_at_init(model, 1.0, score="magnitude")

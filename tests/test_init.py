@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import tfprune  # noqa: F401
-from tfprune import init, targets
+from tfprune import init
+from tfprune.layers import prunable, prunable_weights
 from tfprune.at_init import prune_at_init
 from tfprune.backend import keras
 
@@ -116,11 +117,11 @@ def test_rescale_on_a_wrapped_model_after_masking():
         [keras.Input((6, 6, 1)), keras.layers.Conv2D(4, 3, name="conv"), keras.layers.Flatten(),
          keras.layers.Dense(5, name="out")]
     )
-    dense = targets.prunable_weights(model)
-    pruned = prune_at_init(model, 0.6, score="magnitude", rescale=True, warn=False)
-    for key, layer in targets.prunable_layers(pruned).items():
-        kernel = targets.weight_of(layer).numpy().astype(np.float64)
-        mask = targets.mask_of(layer).numpy()
+    dense = prunable_weights(model)
+    pruned, _ = prune_at_init(model, 0.6, score="magnitude", rescale=True, warn=False)
+    for key, weight in prunable(pruned).items():
+        kernel = weight.variable.numpy().astype(np.float64)
+        mask = weight.mask.numpy()
         np.testing.assert_array_equal(kernel == 0, mask == 0)
         reduce = tuple(range(kernel.ndim - 1))
         alive = mask.sum(axis=reduce) > 0

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import tfprune
-from tfprune import targets
+from tfprune.layers import prunable, prunable_weights
 from tfprune.allocation import budget
 from tfprune.backend import PruneLowMagnitude, keras, tf
-from tfprune.callbacks import RefreshAllocation, rewound_variables
+from tfprune.pruning_callbacks import RefreshAllocation, rewound_variables
 from tfprune.schedules import Gradual, Iterative, OneShot
 
 RNG = np.random.default_rng(0)
@@ -55,8 +55,8 @@ def test_one_shot_realises_the_allocation_exactly(build, method):
     model = build()
     before = [w.copy() for w in model.get_weights()]
     pruned = tfprune.prune(model, sparsity=0.7, allocation=method)
-    expected = tfprune.allocate(method, targets.prunable_weights(model), 0.7)
-    sizes = {k: w.size for k, w in targets.prunable_weights(model).items()}
+    expected = tfprune.allocate(method, prunable_weights(model), 0.7)
+    sizes = {k: w.size for k, w in prunable_weights(model).items()}
     got = kept(pruned)
     for key, s in expected.items():
         assert got[key.split("/")[0]] == round(sizes[key] * (1 - s))
@@ -88,11 +88,11 @@ def test_exclude_by_name_and_predicate():
 
 def test_masks_stay_fixed_through_fit_after_one_shot():
     pruned = tfprune.prune(small_cnn(), sparsity=0.8, allocation="lamp")
-    masks = {k: targets.mask_of(layer).numpy().copy() for k, layer in targets.prunable_layers(pruned).items()}
+    masks = {k: w.mask.numpy().copy() for k, w in prunable(pruned).items()}
     train(pruned, 16)
-    for key, layer in targets.prunable_layers(pruned).items():
-        np.testing.assert_array_equal(targets.mask_of(layer).numpy(), masks[key])
-        assert np.all(targets.weight_of(layer).numpy()[masks[key] == 0] == 0)
+    for key, weight in prunable(pruned).items():
+        np.testing.assert_array_equal(weight.mask.numpy(), masks[key])
+        assert np.all(weight.variable.numpy()[masks[key] == 0] == 0)
 
 
 @pytest.mark.parametrize("method", ["lamp", "uniform", "erk"])
@@ -119,8 +119,8 @@ def test_lamp_and_global_reallocate_when_weights_change():
     hidden.assign(hidden * 1000.0)  # the hidden layer now dominates every magnitude
     second = refresh.refresh(20)
     assert second["hidden/kernel"] < first["hidden/kernel"]
-    assert float(pruned.layers[3].pruning_schedule.target.numpy()) == pytest.approx(second["hidden/kernel"])
-    weights = targets.prunable_weights(pruned)
+    assert float(pruned.layers[3].pruning_schedule.target.numpy()[0]) == pytest.approx(second["hidden/kernel"])
+    weights = prunable_weights(pruned)
     assert second == tfprune.allocate("global", weights, 0.8)
 
 
@@ -174,11 +174,11 @@ def test_save_load_resume_continues_schedule(tmp_path, suffix):
     path = str(tmp_path / f"model{suffix}")
     pruned.save(path)
     loaded = keras.models.load_model(path)  # no custom objects
-    for key, layer in targets.prunable_layers(loaded).items():
-        original = targets.prunable_layers(pruned)[key]
-        np.testing.assert_array_equal(targets.mask_of(layer).numpy(), targets.mask_of(original).numpy())
-        assert int(layer.pruning_step.numpy()) == 8
-        assert layer.pruning_schedule.allocation == "lamp"
+    for key, weight in prunable(loaded).items():
+        original = prunable(pruned)[key]
+        np.testing.assert_array_equal(weight.mask.numpy(), original.mask.numpy())
+        assert int(weight.layer.pruning_step.numpy()) == 8
+        assert weight.layer.pruning_schedule.allocation == "lamp"
     np.testing.assert_allclose(loaded.predict(X, verbose=0), pruned.predict(X, verbose=0), atol=1e-6)
     resumed = tfprune.load_model(path)
     with pytest.raises(tfprune.MissingPruningCallbacks):

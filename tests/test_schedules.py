@@ -1,5 +1,6 @@
 """Schedules: exact event tables, graph == Python, serialization, validation."""
 
+import numpy as np
 import pytest
 
 from tfprune import schedules
@@ -65,10 +66,24 @@ def test_layer_schedule_scales_fixed_targets_and_reads_adaptive_variable():
     _, value = fixed(tf.constant(6, tf.int64))
     assert float(value) == pytest.approx(0.4 * g.sparsity_at(6) / 0.8, rel=1e-6)
     adaptive = schedules.LayerSchedule(g, 0.3, adaptive=True)
-    adaptive.target.assign(0.55)
+    adaptive.target.assign([0.55])
     assert float(adaptive(tf.constant(6, tf.int64))[1]) == pytest.approx(0.55)
     restored = keras.utils.deserialize_keras_object(adaptive.get_config())
-    assert float(restored.target.numpy()) == pytest.approx(0.55) and restored.adaptive
+    assert float(restored.target.numpy()[0]) == pytest.approx(0.55) and restored.adaptive
+
+
+def test_layer_schedule_holds_one_target_per_weight():
+    g = schedules.Gradual(0.8, end_step=11, begin_step=1, frequency=5)
+    two = schedules.LayerSchedule(g, [0.2, 0.6])
+    step = tf.constant(6, tf.int64)
+    ramp = g.sparsity_at(6) / 0.8
+    assert float(two.for_weight(0)(step)[1]) == pytest.approx(0.2 * ramp, rel=1e-6)
+    assert float(two.for_weight(1)(step)[1]) == pytest.approx(0.6 * ramp, rel=1e-6)
+    assert float(two(step)[1]) == pytest.approx(0.4 * ramp, rel=1e-6)  # the mean, for TF-MOT's summaries
+    restored = keras.utils.deserialize_keras_object(two.get_config())
+    np.testing.assert_allclose(restored.target.numpy(), [0.2, 0.6])
+    with pytest.raises(ValueError, match="one sparsity per prunable weight"):
+        schedules.LayerSchedule(g, [])
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import tfprune
-from tfprune import data, scoring, targets
+from tfprune import data, scoring
+from tfprune.layers import prunable, prunable_weights
 from tfprune.backend import keras, tf
 from tfprune.scoring import _common
 from tfprune.scoring import synflow as synflow_mod
@@ -76,7 +77,7 @@ def test_every_scorer_keys_shapes_purity_determinism(name):
     trainable = [v.trainable for v in model.variables]
     scorer = scoring.get(name)
     scores = scorer(model, (X, Y), **FAST.get(name, {}))
-    expected = targets.prunable_weights(model)
+    expected = prunable_weights(model)
     assert list(scores) == list(expected) == ["conv/kernel", "out/kernel"]
     for key in expected:
         assert scores[key].shape == expected[key].shape

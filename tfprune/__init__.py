@@ -1,7 +1,9 @@
-"""tfprune: layer-adaptive and at-initialisation pruning for Keras, on top of TF-MOT.
+"""tfprune: layer-adaptive, at-initialisation and structured pruning for Keras, on top of TF-MOT.
 
-``import tfprune`` sets ``TF_USE_LEGACY_KERAS=1`` before TensorFlow resolves ``tf.keras``; build
-models with ``import tf_keras as keras``.
+``import tfprune`` sets ``TF_USE_LEGACY_KERAS=1`` before TensorFlow resolves ``tf.keras``
+and imports nothing else: every name below is loaded on first use, so the command line starts
+fast and ``import tfprune`` costs nothing until it is used. Build models with
+``import tf_keras as keras``.
 
 Typical use::
 
@@ -14,36 +16,59 @@ Typical use::
     print(tfprune.format_summary(tfprune.sparsity_summary(small)))
 """
 
-from tfprune import backend as _backend  # noqa: F401  (sets TF_USE_LEGACY_KERAS first)
-from tfprune import allocation, init, schedules, scoring
-from tfprune.at_init import CollapseWarning, collapse_report, prune_at_init
-from tfprune.allocation import ALLOCATIONS, allocate
-from tfprune.callbacks import callbacks
-from tfprune.guard import MissingPruningCallbacks
-from tfprune.prune import is_pruned, prune, strip
-from tfprune.saving import load_model
-from tfprune.summary import format_summary, sparsity_summary
-from tfprune import tuning  # noqa: E402  (last: it builds on the names above)
+import importlib
+import os
 
-__version__ = "0.1.0"
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-__all__ = [
-    "ALLOCATIONS",
-    "CollapseWarning",
-    "MissingPruningCallbacks",
-    "allocate",
-    "allocation",
-    "callbacks",
-    "collapse_report",
-    "format_summary",
-    "init",
-    "is_pruned",
-    "load_model",
-    "prune",
-    "prune_at_init",
-    "schedules",
-    "scoring",
-    "sparsity_summary",
-    "strip",
-    "tuning",
-]
+from tfprune._version import __version__  # noqa: E402
+
+# public name -> (module, attribute or None for the module itself)
+_LAZY = {
+    "ALLOCATIONS": ("tfprune.allocation", "ALLOCATIONS"),
+    "SCORERS": ("tfprune.scoring", "SCORERS"),
+    "SCHEDULES": ("tfprune.schedules", "SCHEDULES"),
+    "AtInitResult": ("tfprune.at_init", "AtInitResult"),
+    "CollapseWarning": ("tfprune.collapse", "CollapseWarning"),
+    "MissingPruningCallbacks": ("tfprune.training_guard", "MissingPruningCallbacks"),
+    "allocate": ("tfprune.allocation", "allocate"),
+    "callbacks": ("tfprune.pruning_callbacks", "callbacks"),
+    "collapse_report": ("tfprune.collapse", "collapse_report"),
+    "format_summary": ("tfprune.summary", "format_summary"),
+    "is_pruned": ("tfprune.pruning", "is_pruned"),
+    "load_model": ("tfprune.saving", "load_model"),
+    "prune": ("tfprune.pruning", "prune"),
+    "prune_at_init": ("tfprune.at_init", "prune_at_init"),
+    "set_masks": ("tfprune.masks", "apply_masks"),
+    "sparsity_summary": ("tfprune.summary", "sparsity_summary"),
+    "strip": ("tfprune.pruning", "strip"),
+    "wrap": ("tfprune.pruning", "wrap"),
+    # sub-packages and modules
+    "allocation": ("tfprune.allocation", None),
+    "data": ("tfprune.data", None),
+    "export": ("tfprune.export", None),
+    "init": ("tfprune.scoring.sbp_si", None),
+    "layers": ("tfprune.layers", None),
+    "masks": ("tfprune.masks", None),
+    "schedules": ("tfprune.schedules", None),
+    "scoring": ("tfprune.scoring", None),
+    "tuning": ("tfprune.tuning", None),
+}
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'tfprune' has no attribute {name!r}")
+    module, attribute = _LAZY[name]
+    value = importlib.import_module(module)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = sorted(_LAZY) + ["__version__"]

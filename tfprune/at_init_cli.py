@@ -52,7 +52,8 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
     import tfprune
     from tfprune import data
     from tfprune.allocation import budget
-    from tfprune.at_init import CollapseWarning, prune_at_init
+    from tfprune.at_init import prune_at_init
+    from tfprune.collapse import CollapseWarning
     from tfprune.backend import keras, tf
     from tfprune.models import default_model
     from tfprune.progress import EpochProgress
@@ -74,7 +75,7 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
         options["iterations"] = iterations
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", CollapseWarning)
-        pruned = prune_at_init(
+        pruned, info = prune_at_init(
             model, sparsity, score=score, allocation=allocation, data=splits, min_per_layer=min_per_layer,
             min_per_unit=min_per_unit, activation=activation, seed=seed, score_options=options,
         )
@@ -97,7 +98,7 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
     stripped.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not probabilities),
                      metrics=["accuracy"])
     summary = tfprune.sparsity_summary(stripped)
-    report = pruned.tfprune_at_init["report"]
+    report = info["report"]
     settings = {
         "model": model_path or "built-in", "dataset": dataset, "score": score, "allocation": allocation,
         "sparsity": sparsity, "schedule": "at initialisation (masks frozen)", "epochs": epochs,
@@ -107,7 +108,7 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
         "dead_units": {name: len(units) for name, units in report["dead_units"].items()},
     }
     if score == "sbp-si":
-        settings["activation"] = pruned.tfprune_at_init["activation"]
+        settings["activation"] = info["activation"]
     finish(output, stripped, summary, accuracy, settings,
            f"{score} at init on {dataset}: {summary['total']['sparsity']:.1%} sparse",
            f"test accuracy after training: {accuracy['pruned at init']:.4f}",

@@ -6,6 +6,10 @@ TF-MOT only works with Keras 2 (the ``tf_keras`` package). Setting
 whether TensorFlow was imported before or after tfprune, as long as ``tf.keras``
 had not yet been used. If it had (Keras 3 is then loaded), tfprune still uses
 ``tf_keras`` itself; build your models with ``import tf_keras as keras``.
+
+Importing this module also registers tfprune's Keras objects (the pruning wrapper, the
+schedules, ``BranchScale``), so saved pruned models load with plain
+``keras.models.load_model`` and no custom objects.
 """
 
 import os
@@ -20,9 +24,13 @@ from tensorflow_model_optimization.python.core.sparsity.keras import (  # noqa: 
     pruning_wrapper,
 )
 
+#: TF-MOT's wrapper class; tfprune's own (:mod:`tfprune.wrapper`) subclasses it.
 PruneLowMagnitude = pruning_wrapper.PruneLowMagnitude
 
-# Saved pruned models load with plain ``keras.models.load_model`` and no custom objects.
+# Models saved with TF-MOT's own wrapper load with plain ``keras.models.load_model`` too.
 keras.utils.get_custom_objects().setdefault("PruneLowMagnitude", PruneLowMagnitude)
 
 __all__ = ["tf", "keras", "tfmot", "PruneLowMagnitude"]
+
+from tfprune import schedules, wrapper  # noqa: E402,F401  (register tfprune's Keras objects)
+from tfprune.scoring import sbp_si  # noqa: E402,F401

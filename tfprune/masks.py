@@ -1,16 +1,23 @@
-"""Exact top-k masks and writing masks into TF-MOT wrappers.
+"""Masks: exact top-k masks, and the one place masks are written into a wrapped model.
 
-A mask is 1 where a weight survives. Ties at the k-th magnitude are broken by position
+A mask is 1 where a weight survives. Ties at the k-th score are broken by position
 (row-major order: the earlier entry survives), so exactly ``keep`` weights survive.
+:func:`apply_masks` is how every tfprune path sets masks: one-shot pruning, pruning at
+initialisation, and users who choose masks themselves (``tfprune.set_masks``). Gradual and
+iterative schedules then update them in the graph, through TF-MOT's magnitude rule.
 """
+
+from __future__ import annotations
+
+from typing import Any, Mapping
 
 import numpy as np
 
-from tfprune import targets
-from tfprune.backend import PruneLowMagnitude
+from tfprune import layers
+from tfprune.allocation import budget
 
 
-def top_k_mask(scores, keep):
+def top_k_mask(scores: Any, keep: int) -> np.ndarray:
     """Mask keeping the ``keep`` largest ``scores`` (ties: earlier position first)."""
     scores = np.asarray(scores)
     flat = scores.reshape(-1)
@@ -22,24 +29,41 @@ def top_k_mask(scores, keep):
     return mask.reshape(scores.shape)
 
 
-def keep_counts(sparsities, sizes):
+def keep_counts(sparsities: Mapping[str, float], sizes: Mapping[str, int]) -> dict[str, int]:
     """Integer survivors per layer for {key: sparsity} (the inverse of ``budget.to_sparsity``)."""
     return {k: int(round(sizes[k] * (1.0 - s))) for k, s in sparsities.items()}
 
 
-def apply_masks(model, masks):
-    """Write ``masks`` ({key: 0/1 array}) into a wrapped model's mask variables and zero the weights."""
-    layers = targets.prunable_layers(model)
-    unknown = sorted(set(masks) - set(layers))
+def magnitude_masks(weights: Mapping[str, Any], sparsities: Mapping[str, float]) -> dict[str, np.ndarray]:
+    """{key: mask} keeping each weight's largest |w| at its sparsity in ``sparsities``."""
+    sizes = budget.sizes_of(weights)
+    keep = keep_counts(sparsities, sizes)
+    return {k: top_k_mask(np.abs(np.asarray(weights[k])), keep[k]) for k in sparsities}
+
+
+def apply_masks(model: Any, masks: Mapping[str, Any]) -> None:
+    """Write ``masks`` ({key: 0/1 array}) into a wrapped model's mask variables and zero the weights.
+
+    Example::
+
+        tfprune.set_masks(pruned, {"dense/kernel": mask})  # the same function
+    """
+    found = layers.prunable(model)
+    unknown = sorted(set(masks) - set(found))
     if unknown:
-        raise ValueError(f"masks: no wrapped prunable weight named {unknown}; known: {list(layers)}")
+        raise ValueError(f"masks: no prunable weight named {unknown}; known: {list(found)}")
     for key, mask in masks.items():
-        layer = layers[key]
-        if not isinstance(layer, PruneLowMagnitude):
-            raise ValueError(f"masks[{key!r}]: layer {layer.name!r} is not wrapped for pruning")
-        weight, mask_var = targets.weight_of(layer), targets.mask_of(layer)
+        weight = found[key]
+        if not weight.wrapped:
+            raise ValueError(f"masks[{key!r}]: layer {weight.path!r} is not wrapped for pruning "
+                             "(wrap it with tfprune.prune first)")
+        mask_var, variable = weight.mask, weight.variable
+        if mask_var is None:
+            raise ValueError(f"masks[{key!r}]: layer {weight.path!r} is not built yet")
         mask = np.asarray(mask, dtype=mask_var.dtype.as_numpy_dtype)
         if mask.shape != tuple(mask_var.shape):
             raise ValueError(f"masks[{key!r}]: shape {mask.shape} does not match the weight's {tuple(mask_var.shape)}")
+        if not np.all((mask == 0) | (mask == 1)):
+            raise ValueError(f"masks[{key!r}]: must hold only 0 and 1")
         mask_var.assign(mask)
-        weight.assign(weight.numpy() * mask)
+        variable.assign(variable.numpy() * mask)

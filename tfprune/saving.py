@@ -2,9 +2,9 @@
 
 import os
 
-from tfprune import guard
+from tfprune import training_guard
 from tfprune.backend import keras
-from tfprune.prune import is_pruned
+from tfprune.pruning import is_pruned
 
 
 def load_model(path, compile=True):
@@ -16,4 +16,4 @@ def load_model(path, compile=True):
     if not os.path.exists(path):
         raise ValueError(f"path={path!r}: no such file or folder")
     model = keras.models.load_model(path, compile=compile)
-    return guard.install(model) if is_pruned(model) else model
+    return training_guard.install(model) if is_pruned(model) else model

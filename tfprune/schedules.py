@@ -23,24 +23,36 @@ import numbers
 
 import numpy as np
 
-from tfprune.allocation import budget
+from tfprune._validate import check_int, check_sparsity, is_real
 from tfprune.backend import keras, tf
+from tfprune.registry import Registry
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_schedule
 
 _register = keras.utils.register_keras_serializable(package="tfprune")
 
+#: Pruning events a gradual schedule fitted to a run gets (about; the last is at ``end_step``).
+GRADUAL_EVENTS = 10
+
+
+class ScheduleTooShort(ValueError):
+    """The training run is too short for the schedule to reach its target sparsity."""
+
 
 def _check_step(value, argument, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{argument}={value!r}: must be an integer >= {minimum}")
-    return int(value)
+    return check_int(value, argument, minimum)
+
+
+def _check_fraction(value, argument):
+    if not is_real(value) or not 0.0 < float(value) <= 1.0:
+        raise ValueError(f"{argument}={value!r}: must be a number in (0, 1], a fraction of the training steps")
+    return float(value)
 
 
 class Schedule(pruning_schedule.PruningSchedule):
     """Base class: a finite table of (step, overall sparsity) pruning events."""
 
     def __init__(self, sparsity):
-        self.sparsity = budget.check_sparsity(sparsity)
+        self.sparsity = check_sparsity(sparsity)
         self._table = None
 
     def _events(self):
@@ -97,6 +109,12 @@ class OneShot(Schedule):
     def _events(self):
         return []
 
+    @classmethod
+    def for_run(cls, sparsity, total_steps, end_fraction=1.0, **params):
+        """Prune before training: the run's length does not matter."""
+        check_int(total_steps, "total_steps", 1)
+        return cls(sparsity)
+
 
 @_register
 class Gradual(Schedule):
@@ -110,11 +128,21 @@ class Gradual(Schedule):
         if isinstance(power, bool) or not isinstance(power, numbers.Real) or not power > 0:
             raise ValueError(f"power={power!r}: must be a positive number (3 is the usual cubic ramp)")
         self.power = float(power)
-        self.initial_sparsity = budget.check_sparsity(initial_sparsity, "initial_sparsity")
+        self.initial_sparsity = check_sparsity(initial_sparsity, "initial_sparsity")
         if self.initial_sparsity > self.sparsity:
             raise ValueError(
                 f"initial_sparsity={initial_sparsity!r}: must not exceed sparsity={sparsity!r}"
             )
+
+    @classmethod
+    def for_run(cls, sparsity, total_steps, end_fraction=2 / 3, power=3):
+        """The ramp over the first ``end_fraction`` of ``total_steps``, about ten pruning events:
+        ``end_step = max(1, round(end_fraction * total_steps))``,
+        ``frequency = max(1, ceil(end_step / 10))``."""
+        total_steps = check_int(total_steps, "total_steps", 1)
+        end_step = max(1, round(_check_fraction(end_fraction, "end_fraction") * total_steps))
+        frequency = max(1, math.ceil(end_step / GRADUAL_EVENTS))
+        return cls(sparsity, end_step=end_step, frequency=frequency, power=power)
 
     def _events(self):
         steps = list(range(self.begin_step, self.end_step + 1, self.frequency))
@@ -165,6 +193,23 @@ class Iterative(Schedule):
             return 0
         return max(1, math.ceil(math.log(1.0 - self.sparsity) / math.log(1.0 - self.rate) - 1e-9))
 
+    @classmethod
+    def for_run(cls, sparsity, total_steps, end_fraction=1.0, rate=0.2, rewind_step=None):
+        """Rounds spread evenly over the first ``end_fraction`` of ``total_steps``:
+        ``steps_per_round = floor(end_fraction * total_steps / rounds)``; raises
+        :class:`ScheduleTooShort` when the last round would fall after ``total_steps``."""
+        total_steps = check_int(total_steps, "total_steps", 1)
+        end_step = max(1, round(_check_fraction(end_fraction, "end_fraction") * total_steps))
+        rounds = max(cls(sparsity, steps_per_round=1, rate=rate).rounds, 1)
+        schedule = cls(sparsity, steps_per_round=max(1, end_step // rounds), rate=rate, rewind_step=rewind_step)
+        if schedule.last_step > total_steps:
+            raise ScheduleTooShort(
+                f"iterative schedule with rate={rate:.3g} needs {rounds} pruning rounds to reach "
+                f"sparsity={sparsity:.3g}, but the run trains only {total_steps} steps (at least "
+                f"{schedule.last_step} needed); train longer or raise the rate"
+            )
+        return schedule
+
     @property
     def total_steps(self):
         """Training steps for all rounds, each followed by ``steps_per_round`` of retraining."""
@@ -186,6 +231,15 @@ class Iterative(Schedule):
         }
 
 
+#: Every schedule, with how to fit it to a run: ``SCHEDULES.get(name).load().for_run(sparsity, steps)``.
+SCHEDULES = Registry("schedule", "schedule", {"rounds": False})
+SCHEDULES.register("oneshot", OneShot, summary="prune once before training; masks fixed")
+SCHEDULES.register("gradual", Gradual, summary="cubic ramp while training (Zhu & Gupta 2017)")
+SCHEDULES.register("iterative", Iterative, rounds=True,
+                   summary="rounds removing a fraction of the remaining weights, retraining between")
+register = SCHEDULES.register
+
+
 def deserialize(config):
     """A schedule from ``get_config()`` output (or the schedule itself)."""
     if isinstance(config, Schedule):
@@ -195,13 +249,16 @@ def deserialize(config):
 
 @_register
 class LayerSchedule(pruning_schedule.PruningSchedule, tf.Module):
-    """The schedule one TF-MOT wrapper runs: the global timing, a per-layer target variable.
+    """The schedule one pruning wrapper runs: the global timing, per-weight target variables.
 
-    * fixed allocations (``adaptive=False``): the variable holds the layer's final sparsity and
-      each event prunes to ``target * s(t) / s_final`` -- the layer follows the global ramp.
-    * adaptive allocations (LAMP, global): the variable holds the layer's sparsity for the
-      next event; :class:`tfprune.callbacks.RefreshAllocation` recomputes it from the current
-      weights before every pruning step.
+    ``target`` holds one sparsity per prunable weight of the layer (an LSTM has two, a
+    MultiHeadAttention four), in the order of the wrapper's ``pruning_vars``:
+
+    * fixed allocations (``adaptive=False``): the final sparsity of each weight; each event
+      prunes to ``target * s(t) / s_final`` -- the weights follow the global ramp.
+    * adaptive allocations (LAMP, global): each weight's sparsity for the next event;
+      :class:`tfprune.pruning_callbacks.RefreshAllocation` recomputes it from the current weights
+      before every pruning step.
 
     ``allocation`` and ``overrides`` are recorded so a saved model knows how to continue.
     """
@@ -212,20 +269,38 @@ class LayerSchedule(pruning_schedule.PruningSchedule, tf.Module):
         self.adaptive = bool(adaptive)
         self.allocation = allocation
         self.overrides = dict(overrides or {})
-        self.target = tf.Variable(float(target), trainable=False, dtype=tf.float32, name="target_sparsity")
+        values = np.atleast_1d(np.asarray(target, dtype=np.float32))
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(f"target={target!r}: expected one sparsity per prunable weight")
+        self.target = tf.Variable(values, trainable=False, dtype=tf.float32, name="target_sparsity")
+
+    def sparsity_of(self, index, overall):
+        """Target of weight ``index`` at overall scheduled sparsity ``overall`` (a tensor)."""
+        target = self.target[index]
+        if self.adaptive or self.schedule.sparsity == 0.0:
+            return tf.identity(target)
+        return target * overall / self.schedule.sparsity
+
+    def for_weight(self, index):
+        """The ``(step) -> (should_prune, sparsity)`` schedule of the layer's weight ``index``."""
+
+        def schedule(step):
+            should_prune, overall = self.schedule(step)
+            return should_prune, self.sparsity_of(index, overall)
+
+        return schedule
 
     def __call__(self, step):
+        """Timing, and the mean target over the layer's weights (what TF-MOT's summaries show)."""
         should_prune, overall = self.schedule(step)
-        if self.adaptive or self.schedule.sparsity == 0.0:
-            return should_prune, tf.identity(self.target)
-        return should_prune, self.target * overall / self.schedule.sparsity
+        return should_prune, tf.reduce_mean(self.sparsity_of(slice(None), overall))
 
     def get_config(self):
         return {
             "class_name": keras.utils.get_registered_name(type(self)),
             "config": {
                 "schedule": self.schedule.get_config(),
-                "target": float(np.asarray(self.target.numpy())),
+                "target": [float(v) for v in np.asarray(self.target.numpy()).reshape(-1)],
                 "adaptive": self.adaptive,
                 "allocation": self.allocation,
                 "overrides": self.overrides,

@@ -1,58 +1,86 @@
-"""Per-layer sparsity from one global target: ``{key: array} , sparsity -> {key: sparsity}``.
+"""Per-layer sparsity from one global target: ``{key: array}, sparsity -> {key: sparsity}``.
 
 Methods: ``lamp`` (Lee et al. 2021), ``global`` (global magnitude), ``uniform``,
-``uniform+`` (Gale et al. 2019) and ``erk`` (Evci et al. 2020). All are pure functions;
-``allocate`` adds fixed per-layer overrides on top of any of them.
+``uniform+`` (Gale et al. 2019) and ``erk`` (Evci et al. 2020), in :data:`ALLOCATIONS`. All
+are pure NumPy functions; :func:`allocate` adds fixed per-layer overrides on top of any of them.
+
+Facts every entry carries (read by ``prune``, ``prune_at_init``, the CLI and the tuner):
+
+* ``uses_values``: reads the weights' values (else only their shapes);
+* ``adaptive``: recomputed from the current (masked) weights before every pruning step.
+
+A new allocation is one file plus one registration::
+
+    @tfprune.allocation.register("half-half", uses_values=False)
+    def half_half(weights, sparsity): ...
 """
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
 
 from tfprune.allocation import budget
 from tfprune.allocation.erk import erk, erk_densities
-from tfprune.allocation.lamp import lamp_scores
-from tfprune.allocation.ranked import global_magnitude, lamp
-from tfprune.allocation.uniform import uniform, uniform_plus
+from tfprune.allocation.global_magnitude import global_magnitude
+from tfprune.allocation.lamp import lamp, lamp_scores
+from tfprune.allocation.uniform import uniform
+from tfprune.allocation.uniform_plus import uniform_plus
+from tfprune.registry import Entry, Registry
 
-ALLOCATIONS = {
-    "lamp": lamp,
-    "global": global_magnitude,
-    "uniform": uniform,
-    "uniform+": uniform_plus,
-    "erk": erk,
-}
-#: Allocations recomputed from the current weights at every pruning step.
-ADAPTIVE = frozenset({"lamp", "global"})
+#: Every allocation, with its facts.
+ALLOCATIONS = Registry("allocation", "allocation", {"uses_values": True, "adaptive": False})
+ALLOCATIONS.register("lamp", lamp, uses_values=True, adaptive=True)
+ALLOCATIONS.register("global", global_magnitude, uses_values=True, adaptive=True)
+ALLOCATIONS.register("uniform", uniform, uses_values=False)
+ALLOCATIONS.register("uniform+", uniform_plus, uses_values=False)
+ALLOCATIONS.register("erk", erk, uses_values=False)
 
-
-def get(method):
-    """The allocation function called ``method``; a clear error listing the choices otherwise."""
-    if callable(method):
-        return method
-    if method not in ALLOCATIONS:
-        raise ValueError(f"allocation={method!r}: unknown; choose one of {sorted(ALLOCATIONS)}")
-    return ALLOCATIONS[method]
+register = ALLOCATIONS.register
 
 
-def override_key(name, keys):
-    """The weight key an override names: a key itself, or a layer name."""
+def get(method: str | Callable) -> Callable:
+    """The allocation function for a name or a function; a clear error listing the choices otherwise."""
+    return ALLOCATIONS.resolve(method).load()
+
+
+def entry(method: str | Callable) -> Entry:
+    """The registry entry (function and facts) of a name or a function (unregistered: default facts)."""
+    return ALLOCATIONS.resolve(method)
+
+
+def override_key(name: str, keys: list[str], layer_of: Mapping[str, str] | None = None) -> str:
+    """The weight key an override names: a key itself, or a layer name (its first prunable weight).
+
+    ``layer_of`` maps each key to its layer's name (default: the part before the last "/").
+    """
     if name in keys:
         return name
-    matches = [k for k in keys if k.split("/")[0] == name]
+    layer_of = layer_of or {k: k.rpartition("/")[0] for k in keys}
+    matches = [k for k in keys if layer_of[k] == name]
     if not matches:
         raise ValueError(
-            f"overrides: no prunable layer named {name!r}; prunable layers are {[k.split('/')[0] for k in keys]}"
+            f"overrides: no prunable layer named {name!r}; prunable layers are "
+            f"{list(dict.fromkeys(layer_of[k] for k in keys))}"
         )
     return matches[0]
 
 
-def allocate(method, weights, sparsity, overrides=None):
+def allocate(method: str | Callable, weights: Mapping[str, Any], sparsity: float,
+             overrides: Mapping[str, float] | None = None) -> dict[str, float]:
     """Per-layer sparsities for ``weights`` ({key: array}) at overall ``sparsity``.
 
     ``overrides`` fixes some layers ({layer name or key: sparsity}); the method spreads the
     rest of the budget over the other layers so that the overall target still holds.
+
+    Example::
+
+        allocate("lamp", {"a/kernel": np.ones((4, 4)), "b/kernel": np.ones((4, 2))}, 0.5)
     """
-    fn = get(method)
+    found = entry(method)
+    fn = found.load()
     sparsity = budget.check_sparsity(sparsity)
-    weights = budget.check_weights(weights, need_values=fn in (lamp, global_magnitude))
-    sizes = {k: int(w.size) if hasattr(w, "size") else int(w.shape.num_elements()) for k, w in weights.items()}
+    weights = budget.check_weights(weights, need_values=found.uses_values)
+    sizes = budget.sizes_of(weights)
     fixed = {}
     for name, value in (overrides or {}).items():
         key = override_key(name, list(weights))
@@ -72,3 +100,21 @@ def allocate(method, weights, sparsity, overrides=None):
     result = dict(fn(pool, 1.0 - pool_keep / pool_size))
     result.update(budget.to_sparsity(keep_fixed, sizes))
     return {k: result[k] for k in weights}
+
+
+__all__ = [
+    "ALLOCATIONS",
+    "allocate",
+    "budget",
+    "entry",
+    "erk",
+    "erk_densities",
+    "get",
+    "global_magnitude",
+    "lamp",
+    "lamp_scores",
+    "override_key",
+    "register",
+    "uniform",
+    "uniform_plus",
+]

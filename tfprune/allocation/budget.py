@@ -5,19 +5,10 @@ target exactly: ``survivors = floor(N * (1 - sparsity) + 0.5)`` weights are kept
 """
 
 import math
-import numbers
 
 import numpy as np
 
-
-def check_sparsity(sparsity, argument="sparsity"):
-    """Return ``sparsity`` as float, or raise if it is not a number in [0, 1)."""
-    if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
-        raise TypeError(f"{argument}={sparsity!r}: expected a number in [0, 1)")
-    value = float(sparsity)
-    if not (math.isfinite(value) and 0.0 <= value < 1.0):
-        raise ValueError(f"{argument}={sparsity!r}: must be in [0, 1) (the fraction of weights removed)")
-    return value
+from tfprune._validate import check_sparsity  # noqa: F401  (re-exported: allocations check with it)
 
 
 def check_weights(weights, need_values=True):
@@ -33,6 +24,11 @@ def check_weights(weights, need_values=True):
             raise ValueError(f"weights[{key!r}] is empty (shape {tuple(array.shape)})")
         out[key] = array
     return out
+
+
+def sizes_of(weights):
+    """{key: number of entries} of {key: array, tf.Variable or anything with a ``shape``}."""
+    return {k: int(np.prod(tuple(w.shape))) for k, w in weights.items()}
 
 
 def survivors(total, sparsity):

@@ -1,5 +1,5 @@
 """LAMP scores (Lee, Park, Mo, Ahn, Shin, "Layer-adaptive sparsity for the magnitude-based
-pruning", ICLR 2021, arXiv 2010.07611).
+pruning", ICLR 2021, arXiv 2010.07611): the scores and the allocation.
 
 With the weights of one layer sorted so that |w[1]| <= ... <= |w[n]|::
 
@@ -10,6 +10,9 @@ a layer (while at least one weight per layer survives). Already-pruned (zero) en
 """
 
 import numpy as np
+
+from tfprune.allocation import budget
+from tfprune.allocation._ranked import allocate_by_threshold
 
 
 def sorted_lamp_scores(weight):
@@ -34,3 +37,11 @@ def lamp_scores(weight):
     scores = np.empty(weight.size, dtype=np.float64)
     scores[order] = sorted_lamp_scores(weight.reshape(-1)[order])
     return scores.reshape(weight.shape)
+
+
+def lamp(weights, sparsity):
+    """LAMP: one threshold over layer-normalised scores (Lee et al., ICLR 2021)."""
+    sparsity = budget.check_sparsity(sparsity)
+    weights = budget.check_weights(weights)
+    scores = {k: sorted_lamp_scores(w) for k, w in weights.items()}
+    return allocate_by_threshold(scores, budget.survivors(sum(s.size for s in scores.values()), sparsity))

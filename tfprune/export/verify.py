@@ -19,6 +19,7 @@ import os
 
 import numpy as np
 
+from tfprune import layers
 from tfprune.backend import keras
 from tfprune.export import flatbuffer
 
@@ -166,14 +167,6 @@ def check_runtimes(model_path, keras_model, x, reference=None, runtimes=RUNTIMES
     return checks
 
 
-def _flat_layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _flat_layers(layer)
-        else:
-            yield layer
-
-
 def _tflite_layout(layer):
     """The Keras kernel rearranged into the layout TFLite stores it in, or None."""
     kernel = getattr(layer, "kernel", None)
@@ -207,7 +200,7 @@ def layer_zeros(keras_model, model_path):
     weights = flatbuffer.weight_tensors(model_path)
     used = [False] * len(weights)
     rows = []
-    for layer in _flat_layers(keras_model):
+    for _, layer in layers.iter_layers(keras_model):
         k = _tflite_layout(layer)
         if k is None:
             continue

@@ -10,8 +10,10 @@ import numbers
 
 import numpy as np
 
-from tfprune import targets
-from tfprune.backend import PruneLowMagnitude, keras, tf
+from tfprune import layers
+from tfprune._validate import check_int
+from tfprune.backend import keras, tf
+from tfprune.pruning import is_pruned, prunable_or_fail
 
 #: Examples per class in the scoring batch of the data-driven scorers (SNIP and GraSP papers: 10).
 SAMPLES_PER_CLASS = 10
@@ -24,8 +26,8 @@ _MAX_SCAN = 200_000
 
 def check_plain_model(model, argument="model"):
     """A built, unwrapped tf_keras Sequential/Functional model, or a clear error."""
-    targets.check_model(model, argument)
-    if any(isinstance(layer, PruneLowMagnitude) for layer in model.submodules):
+    layers.check_model(model, argument)
+    if is_pruned(model):
         raise ValueError(
             f"{argument}: is wrapped for pruning; scorers work on the plain model "
             "(score before tfprune.prune, or score tfprune.strip(model))"
@@ -37,29 +39,8 @@ def check_plain_model(model, argument="model"):
 
 
 def check_exclude(model, exclude):
-    """The prunable {key: layer} of ``model`` after ``exclude``; an error if none is left."""
-    layers = targets.prunable_layers(model, exclude)
-    if not layers:
-        raise ValueError(
-            "model: no prunable layers (Dense, Conv1D/2D/3D, SeparableConv, Embedding)"
-            + (f" left after exclude={exclude!r}" if exclude else "")
-        )
-    return layers
-
-
-def all_layers(model):
-    """Every non-Model layer of ``model``, nested models flattened, in model order."""
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from all_layers(layer)
-        else:
-            yield layer
-
-
-def check_int(value, argument, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{argument}={value!r}: must be an integer >= {minimum}")
-    return int(value)
+    """The prunable {key: PrunableWeight} of ``model`` after ``exclude``; an error if none is left."""
+    return prunable_or_fail(model, exclude)
 
 
 def _activation_name(layer):
@@ -230,7 +211,7 @@ def float_clone(model, dtype, transform):
     sources = {}
 
     def clone_function(layer):
-        inner = layer.layer if isinstance(layer, PruneLowMagnitude) else layer
+        inner = layers.unwrap(layer)
         if isinstance(inner, keras.Model):
             return keras.models.clone_model(inner, clone_function=clone_function)
         config = inner.get_config()
@@ -241,7 +222,7 @@ def float_clone(model, dtype, transform):
         return new
 
     clone = keras.models.clone_model(model, clone_function=clone_function)
-    for layer in all_layers(clone):
+    for _, layer in layers.iter_layers(clone):
         inner = sources.get(id(layer))
         if inner is None or not inner.weights:
             continue

@@ -25,7 +25,7 @@ import numbers
 
 import numpy as np
 
-from tfprune import targets
+from tfprune import layers
 from tfprune.backend import tf
 from tfprune.scoring import _common
 
@@ -54,8 +54,8 @@ def grasp_scores(
     _common.check_exclude(model, exclude)
     x, y = _common.scoring_batch(model, data, "grasp", samples_per_class, seed)
     net = _common.logits_model(model)
-    layers = targets.prunable_layers(net, exclude)
-    variables = [targets.weight_of(layer) for layer in layers.values()]
+    found = layers.prunable(net, exclude)
+    variables = [w.variable for w in found.values()]
     labels = tf.constant(y)
     with tf.GradientTape(watch_accessed_variables=False) as outer:
         outer.watch(variables)
@@ -70,5 +70,5 @@ def grasp_scores(
     hg = [tf.zeros_like(v) if h is None else h for h, v in zip(hg, variables)]
     return collections.OrderedDict(
         (k, -v.numpy().astype(np.float64) * h.numpy().astype(np.float64))
-        for k, v, h in zip(layers, variables, hg)
+        for k, v, h in zip(found, variables, hg)
     )

@@ -9,7 +9,6 @@ import collections
 
 import numpy as np
 
-from tfprune import targets
 from tfprune.scoring import _common
 
 
@@ -22,7 +21,5 @@ def magnitude_scores(model, data=None, *, exclude=None):
       exclude: layer names or a predicate ``layer -> bool`` to leave out of the result.
     """
     _common.check_plain_model(model)
-    layers = _common.check_exclude(model, exclude)
-    return collections.OrderedDict(
-        (key, np.abs(targets.weight_of(layer).numpy())) for key, layer in layers.items()
-    )
+    found = _common.check_exclude(model, exclude)
+    return collections.OrderedDict((key, np.abs(w.variable.numpy())) for key, w in found.items())

@@ -9,7 +9,7 @@ import collections
 
 import numpy as np
 
-from tfprune import targets
+from tfprune._validate import check_int
 from tfprune.scoring import _common
 
 
@@ -23,11 +23,8 @@ def random_scores(model, data=None, *, exclude=None, seed=0):
       seed: an int; the same seed gives the same scores (layers drawn in model order).
     """
     _common.check_plain_model(model)
-    layers = _common.check_exclude(model, exclude)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise ValueError(f"seed={seed!r}: must be an int")
-    rng = np.random.default_rng(int(seed))
+    found = _common.check_exclude(model, exclude)
+    rng = np.random.default_rng(check_int(seed, "seed"))
     return collections.OrderedDict(
-        (key, rng.random(tuple(int(d) for d in targets.weight_of(layer).shape)))
-        for key, layer in layers.items()
+        (key, rng.random(tuple(int(d) for d in w.variable.shape))) for key, w in found.items()
     )

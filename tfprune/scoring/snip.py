@@ -22,7 +22,7 @@ import collections
 
 import numpy as np
 
-from tfprune import targets
+from tfprune import layers
 from tfprune.backend import tf
 from tfprune.scoring import _common
 
@@ -33,14 +33,14 @@ def gradients(model, data, scorer, exclude=None, samples_per_class=_common.SAMPL
     _common.check_exclude(model, exclude)
     x, y = _common.scoring_batch(model, data, scorer, samples_per_class, seed)
     net = _common.logits_model(model)
-    layers = targets.prunable_layers(net, exclude)
-    variables = [targets.weight_of(layer) for layer in layers.values()]
+    found = layers.prunable(net, exclude)
+    variables = [w.variable for w in found.values()]
     with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(variables)
         loss = _common.classification_loss(net(x, training=False), tf.constant(y))
     grads = tape.gradient(loss, variables)
     grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
-    return list(layers), variables, grads
+    return list(found), variables, grads
 
 
 def snip_scores(model, data=None, *, exclude=None, samples_per_class=_common.SAMPLES_PER_CLASS, seed=0):

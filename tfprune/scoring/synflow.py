@@ -51,9 +51,10 @@ import warnings
 
 import numpy as np
 
-from tfprune import targets
+from tfprune import layers
 from tfprune.allocation import budget
 from tfprune.backend import tf
+from tfprune._validate import check_int
 from tfprune.scoring import _common
 
 ITERATIONS = 100
@@ -146,9 +147,9 @@ class SynFlowScorer:
         # R sums the logits: a final softmax would make R constant (official models output logits).
         net = _common.logits_model(model) if len(model.outputs) == 1 else model
         self._clone = _common.float_clone(net, dtype, lambda layer, name, value: np.abs(value))
-        layers = targets.prunable_layers(self._clone, exclude)
-        self.keys = list(layers)
-        self._variables = [targets.weight_of(layer) for layer in layers.values()]
+        found = layers.prunable(self._clone, exclude)
+        self.keys = list(found)
+        self._variables = [w.variable for w in found.values()]
         self._weights = [tf.constant(v.numpy()) for v in self._variables]  # |w|, in dtype
         self.shapes = [tuple(int(d) for d in v.shape) for v in self._variables]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
@@ -254,7 +255,7 @@ class SynFlowScorer:
 
     def schedule(self, sparsity, iterations=ITERATIONS, keep=None):
         """Survivor counts per iteration: shape (n,) (global) or (n, layers) (``keep`` given)."""
-        iterations = _common.check_int(iterations, "iterations", 1)
+        iterations = check_int(iterations, "iterations", 1)
         sparsity = budget.check_sparsity(sparsity)
         exponents = [(k + 1) / iterations for k in range(iterations)]
         if keep is None:

@@ -45,25 +45,22 @@ from tfprune import backend as _backend  # noqa: F401,I001  (TF_USE_LEGACY_KERAS
 
 import keras_tuner as kt  # noqa: E402
 
-from tfprune import targets
+from tfprune import layers
+from tfprune._validate import check_int
 from tfprune.allocation import ALLOCATIONS
-from tfprune.prune import prune as _prune
-from tfprune.schedules import Gradual, Iterative, OneShot
+from tfprune.pruning import prune as _prune
+from tfprune.schedules import SCHEDULES as SCHEDULES_REGISTRY
+from tfprune.schedules import OneShot, ScheduleTooShort
+from tfprune.scoring import SCORERS
 
-SCHEDULES = ("oneshot", "gradual", "iterative", "at_init")
+#: The schedules a search can sample (every registered schedule, and ``at_init``) -- as of import;
+#: a :class:`PruningHyperModel` reads the registries when it is made.
+SCHEDULES = (*SCHEDULES_REGISTRY, "at_init")
 #: Schedules searched unless told otherwise.
 DEFAULT_SCHEDULES = ("oneshot", "gradual", "iterative")
 #: At-initialisation scores searched by default when ``"at_init"`` is among the schedules.
 DEFAULT_SCORES = ("snip", "synflow", "magnitude")
 PREFIX = "pruning/"
-
-#: Number of pruning events a gradual schedule aims at.
-GRADUAL_EVENTS = 10
-
-
-class ScheduleTooShort(ValueError):
-    """The trial has too few training steps for the sampled schedule to reach its target."""
-
 
 class ModelTypeError(kt.errors.FatalTypeError):
     """``build_model(hp)`` returned something tfprune cannot prune (e.g. a Keras 3 model).
@@ -149,16 +146,6 @@ def _declare_names(hp, name, names, parent=None):
     return hp.Choice(name, names, **condition)
 
 
-def _at_init_module():
-    try:
-        from tfprune import at_init
-    except ImportError:
-        raise ValueError(
-            "schedule='at_init': needs tfprune.at_init (pruning at initialisation), which this installation lacks"
-        ) from None
-    return at_init
-
-
 class PruningHyperModel(kt.HyperModel):
     """Wrap a model-building function and add the pruning search space.
 
@@ -168,14 +155,15 @@ class PruningHyperModel(kt.HyperModel):
         optimizer, loss and metrics are reused for the pruned copy) or not (then give
         ``optimizer``/``loss``/``metrics`` to the tuner).
       sparsity: target sparsity spec in [0, 1): number, list or ``(low, high[, step])``.
-      allocation: one name or a list from ``lamp``, ``global``, ``uniform``, ``uniform+``, ``erk``.
-      schedule: one name or a list from ``oneshot``, ``gradual``, ``iterative``, ``at_init``.
+      allocation: one name or a list from :data:`tfprune.allocation.ALLOCATIONS` (default: all,
+        user-registered ones included).
+      schedule: one name or a list from :data:`tfprune.schedules.SCHEDULES` and ``at_init``.
       end_fraction: spec in (0, 1] -- when (as a fraction of the trial's training steps)
         gradual and iterative schedules reach the target.
       power: spec > 0 -- exponent of the gradual ramp.
       rate: spec in (0, 1) -- per-round pruning rate of the iterative schedule.
-      score: with ``at_init``: one name or a list from ``tfprune.at_init.SCORES`` (snip, grasp,
-        synflow, magnitude, random, sbp-si).
+      score: with ``at_init``: one name or a list from :data:`tfprune.scoring.SCORERS` (snip,
+        grasp, synflow, magnitude, random, sbp-si, and any registered scorer).
       exclude: layer names (or a predicate) never pruned, passed to :func:`tfprune.prune`.
 
     Example::
@@ -195,7 +183,7 @@ class PruningHyperModel(kt.HyperModel):
         self,
         build_model,
         sparsity=(0.5, 0.95),
-        allocation=tuple(ALLOCATIONS),
+        allocation=None,
         schedule=DEFAULT_SCHEDULES,
         end_fraction=(0.3, 0.8),
         power=3,
@@ -215,14 +203,15 @@ class PruningHyperModel(kt.HyperModel):
             )
         self.build_model = build_model
         self.sparsity = _numeric_spec("sparsity", sparsity, 0.0, 1.0, high_open=True)
+        allocation = tuple(ALLOCATIONS) if allocation is None else allocation
         self.allocations = _names_spec("allocation", allocation, tuple(ALLOCATIONS))
-        self.schedules = _names_spec("schedule", schedule, SCHEDULES)
+        self.schedules = _names_spec("schedule", schedule, (*SCHEDULES_REGISTRY, "at_init"))
         self.end_fraction = _numeric_spec("end_fraction", end_fraction, 0.0, 1.0, low_open=True)
         self.power = _numeric_spec("power", power, 0.0, math.inf, low_open=True, high_open=True)
         self.rate = _numeric_spec("rate", rate, 0.0, 1.0, low_open=True, high_open=True)
         self.scores = None
         if "at_init" in self.schedules:
-            self.scores = _names_spec("score", score, _at_init_module().SCORES)
+            self.scores = _names_spec("score", score, tuple(SCORERS))
         self.exclude = exclude
 
     # ------------------------------------------------------------------ search space
@@ -247,7 +236,7 @@ class PruningHyperModel(kt.HyperModel):
             score = _declare_names(hp, PREFIX + "score", self.scores, parent(["at_init"]))
             if values["schedule"] == "at_init":
                 values["score"] = score
-        timed = [s for s in self.schedules if s in ("gradual", "iterative")]
+        timed = [s for s in self.schedules if s not in ("oneshot", "at_init")]
         if not timed:
             return values
         end = _declare_numeric(hp, PREFIX + "end_fraction", self.end_fraction, parent(timed))
@@ -272,7 +261,7 @@ class PruningHyperModel(kt.HyperModel):
         else:
             model = self.build_model(hp)
         try:
-            targets.check_model(model, argument="the model returned by build_model(hp)")
+            layers.check_model(model, argument="the model returned by build_model(hp)")
         except TypeError as e:
             raise ModelTypeError(str(e)) from None
         return model
@@ -285,26 +274,15 @@ class PruningHyperModel(kt.HyperModel):
         Raises :class:`ScheduleTooShort` when an iterative schedule has more rounds than the
         steps available before ``end_fraction`` of training.
         """
-        if isinstance(total_steps, bool) or not isinstance(total_steps, numbers.Integral) or total_steps < 1:
-            raise ValueError(f"total_steps={total_steps!r}: must be an integer >= 1")
+        check_int(total_steps, "total_steps", 1)
         values = self.declare_pruning(hp)
         sparsity, kind = values["sparsity"], values["schedule"]
-        if kind in ("oneshot", "at_init"):
+        if kind == "at_init":
             return OneShot(sparsity)
-        end_step = max(1, round(values["end_fraction"] * total_steps))
-        if kind == "gradual":
-            frequency = max(1, math.ceil(end_step / GRADUAL_EVENTS))
-            return Gradual(sparsity, end_step=end_step, frequency=frequency, power=values["power"])
-        probe = Iterative(sparsity, steps_per_round=1, rate=values["rate"])
-        rounds = max(probe.rounds, 1)
-        schedule = Iterative(sparsity, steps_per_round=max(1, end_step // rounds), rate=values["rate"])
-        if schedule.last_step > total_steps:
-            raise ScheduleTooShort(
-                f"iterative schedule with rate={values['rate']:.3g} needs {rounds} pruning rounds to reach "
-                f"sparsity={sparsity:.3g}, but the trial trains only {total_steps} steps; train longer or "
-                "raise the rate range"
-            )
-        return schedule
+        params = {"gradual": {"power": values.get("power")}, "iterative": {"rate": values.get("rate")}}
+        return SCHEDULES_REGISTRY.get(kind).load().for_run(
+            sparsity, total_steps, values.get("end_fraction", 1.0), **params.get(kind, {})
+        )
 
     def prune(self, hp, model, total_steps, data=None, seed=0):
         """``model`` wrapped for pruning with this trial's sparsity, allocation and schedule.
@@ -315,7 +293,9 @@ class PruningHyperModel(kt.HyperModel):
         """
         values = self.declare_pruning(hp)
         if values["schedule"] == "at_init":
-            return _at_init_module().prune_at_init(
+            from tfprune.at_init import prune_at_init
+
+            return prune_at_init(
                 model,
                 values["sparsity"],
                 score=values["score"],
@@ -323,7 +303,7 @@ class PruningHyperModel(kt.HyperModel):
                 data=data,
                 exclude=self.exclude,
                 seed=seed,
-            )
+            ).model
         return _prune(
             model,
             allocation=values["allocation"],

@@ -29,7 +29,7 @@ import tempfile
 
 import numpy as np
 
-from tfprune import targets
+from tfprune import layers
 from tfprune.backend import PruneLowMagnitude
 
 #: Names of the metrics every trial reports besides the model's own.
@@ -70,19 +70,17 @@ def weight_size_bytes(array, sparse):
 def estimate_size_bytes(model):
     """Estimated bytes of ``model``'s weights stored sparsely (masks applied).
 
-    Prunable weights (see :mod:`tfprune.targets`) are counted with :func:`weight_size_bytes`
+    Prunable weights (see :mod:`tfprune.layers`) are counted with :func:`weight_size_bytes`
     (CSR when smaller than dense); all other weights (biases, BatchNorm, ...) dense float32.
     TF-MOT's bookkeeping variables (masks, thresholds, pruning step) are not counted. Graph
     and file-format overhead are not included.
     """
-    prunable = targets.prunable_weights(model)
-    prunable_layers = targets.prunable_layers(model)
     skip = set()
     total = 0
-    for key, layer in prunable_layers.items():
-        weight = targets.weight_of(layer)
-        skip.add(id(weight))
-        total += weight_size_bytes(prunable[key], sparse=True)
+    for weight in layers.prunable(model).values():
+        skip.add(id(weight.variable))
+        total += weight_size_bytes(weight.value(), sparse=True)
+    for layer in layers.prunable_layers(model).values():
         if isinstance(layer, PruneLowMagnitude):
             for _, mask, threshold in layer.pruning_vars:
                 skip.update((id(mask), id(threshold)))
@@ -121,7 +119,7 @@ def tflite_size_bytes(model):
             "size='tflite': tfprune.export.to_tflite is not available in this installation; use size='estimate'"
         )
     from tfprune import export
-    from tfprune.prune import is_pruned, strip
+    from tfprune.pruning import is_pruned, strip
 
     plain = strip(model) if is_pruned(model) else model
     with tempfile.TemporaryDirectory() as folder:

@@ -36,7 +36,7 @@ from keras_tuner import errors as kt_errors
 from keras_tuner.engine import base_tuner
 from keras_tuner.engine import trial as trial_module
 
-from tfprune.callbacks import callbacks as pruning_callbacks
+from tfprune.pruning_callbacks import callbacks as pruning_callbacks
 from tfprune.backend import keras, tf
 from tfprune.io import atomic_path, write_text
 from tfprune.saving import load_model as _load_model

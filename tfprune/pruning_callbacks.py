@@ -10,21 +10,22 @@
 import numpy as np
 
 from tfprune import allocation as allocations
-from tfprune import guard, targets
+from tfprune import layers, training_guard
 from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
 from tfprune.schedules import LayerSchedule
 
 
 def _layer_schedules(model):
+    """{layer path: LayerSchedule} of the model's tfprune wrappers."""
     out = {}
-    for key, layer in targets.prunable_layers(model).items():
+    for path, layer in layers.prunable_layers(model).items():
         if isinstance(layer, PruneLowMagnitude) and isinstance(layer.pruning_schedule, LayerSchedule):
-            out[key] = layer.pruning_schedule
+            out[path] = layer.pruning_schedule
     return out
 
 
 def _pruning_step(model):
-    for layer in targets.prunable_layers(model).values():
+    for layer in layers.prunable_layers(model).values():
         if isinstance(layer, PruneLowMagnitude):
             return int(layer.pruning_step.numpy())
     return 0
@@ -38,7 +39,7 @@ class _Active(keras.callbacks.Callback):
         self._supports_tf_logs = True  # never forces a device sync of the logs
 
     def on_train_begin(self, logs=None):
-        guard.mark_active(self.model)
+        training_guard.mark_active(self.model)
         spe = getattr(self.model, "_steps_per_execution", None)
         if spe is not None and int(spe.numpy()) != 1:
             raise ValueError(
@@ -83,20 +84,23 @@ class RefreshAllocation(_StepCounter):
             self.refresh(step)
 
     def refresh(self, step):
-        """Set every layer's target to the allocation at the schedule's sparsity for ``step``."""
-        weights = targets.prunable_weights(self.model)
-        weights = {k: weights[k] for k in self._schedules}
+        """Set every weight's target to the allocation at the schedule's sparsity for ``step``."""
+        found = {k: w for k, w in layers.prunable(self.model).items() if w.path in self._schedules}
+        weights = {k: w.value() for k, w in found.items()}
         sparsity = self._timing.sparsity_at(step)
-        per_layer = allocations.allocate(self._allocate, weights, sparsity, self._overrides)
-        for key, schedule in self._schedules.items():
-            schedule.target.assign(per_layer[key])
-        return per_layer
+        per_weight = allocations.allocate(self._allocate, weights, sparsity, self._overrides)
+        targets = {}
+        for key, weight in found.items():
+            targets.setdefault(weight.path, []).append(per_weight[key])
+        for path, schedule in self._schedules.items():
+            schedule.target.assign(targets[path])
+        return per_weight
 
 
 def rewound_variables(model):
     """The model's variables that rewinding resets: all but TF-MOT's masks, thresholds and steps."""
     bookkeeping = set()
-    for layer in targets.prunable_layers(model).values():
+    for layer in layers.prunable_layers(model).values():
         if isinstance(layer, PruneLowMagnitude):
             bookkeeping.add(id(layer.pruning_step))
             bookkeeping.update(id(v) for _, mask, threshold in layer.pruning_vars for v in (mask, threshold))
@@ -122,8 +126,9 @@ class Rewind(_StepCounter):
         elif step in self._after_rounds and self.model._tfprune_rewind_values is not None:
             for variable, value in zip(self._variables, self.model._tfprune_rewind_values):
                 variable.assign(value)
-            for layer in targets.prunable_layers(self.model).values():
-                layer.pruning_obj.weight_mask_op()
+            for layer in layers.prunable_layers(self.model).values():
+                if isinstance(layer, PruneLowMagnitude):
+                    layer.pruning_obj.weight_mask_op()
 
 
 class SparsitySummaries(keras.callbacks.Callback):
@@ -139,7 +144,7 @@ class SparsitySummaries(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
-        weights = targets.prunable_weights(self.model)
+        weights = layers.prunable_weights(self.model)
         nonzeros = {key: np.count_nonzero(w) for key, w in weights.items()}
         total = sum(w.size for w in weights.values())
         with self._writer.as_default():

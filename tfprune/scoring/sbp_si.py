@@ -27,8 +27,9 @@ import numbers
 
 import numpy as np
 
-from tfprune import targets
-from tfprune.backend import PruneLowMagnitude, keras, tf
+from tfprune import layers
+from tfprune._validate import check_int
+from tfprune.backend import keras, tf
 
 #: Edge-of-Chaos (sigma_w, sigma_b) per activation (Hayou et al.): W ~ N(0, sigma_w^2/fan_in),
 #: b ~ N(0, sigma_b^2). ReLU: sigma_w^2 = 2, sigma_b = 0.
@@ -56,11 +57,8 @@ def _check_activation(activation):
 
 
 def _layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
-        else:
-            yield layer.layer if isinstance(layer, PruneLowMagnitude) else layer
+    for _, layer in layers.iter_layers(model):
+        yield layers.unwrap(layer)
 
 
 def infer_activation(model):
@@ -69,17 +67,17 @@ def infer_activation(model):
     Reads the ``activation`` of Dense/Conv layers (the output layer excluded) and standalone
     ReLU / ELU / Activation layers; raises ValueError when none or several are found.
     """
-    targets.check_model(model)
-    layers = list(_layers(model))
+    layers.check_model(model)
+    flat = list(_layers(model))
     found = set()
-    for i, layer in enumerate(layers):
+    for i, layer in enumerate(flat):
         if isinstance(layer, keras.layers.ReLU):
             found.add("relu")
         elif isinstance(layer, keras.layers.ELU):
             found.add("elu")
         elif isinstance(layer, (keras.layers.Activation, keras.layers.Dense) + _CONV):
             name = getattr(getattr(layer, "activation", None), "__name__", "linear")
-            is_output = not any(hasattr(later, "kernel") for later in layers[i + 1:])
+            is_output = not any(hasattr(later, "kernel") for later in flat[i + 1:])
             if name in ("linear", "softmax", "sigmoid") and (is_output or name == "linear"):
                 continue
             found.add(name)
@@ -127,10 +125,9 @@ def edge_of_chaos(model, activation, *, seed=None):
 
         tfprune.init.edge_of_chaos(model, "tanh", seed=0)
     """
-    targets.check_model(model)
+    layers.check_model(model)
     sigma_w, sigma_b = EOC[_check_activation(activation)]
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise ValueError(f"seed={seed!r}: must be an int or None")
+    seed = check_int(seed, "seed", allow_none=True)
     rng = np.random.default_rng(seed)
     for layer in _layers(model):
         kernels = [w for w in layer.weights if _fan_in(layer, w.name.split("/")[-1].split(":")[0], w.shape)]
@@ -150,6 +147,14 @@ def edge_of_chaos(model, activation, *, seed=None):
     return model
 
 
+def initialise(model, activation=None, seed=None):
+    """SBP-SI's first step on ``model`` (in place): Edge of Chaos for ``activation`` (inferred
+    from the model when None); returns the activation used."""
+    activation = infer_activation(model) if activation is None else activation
+    edge_of_chaos(model, activation, seed=seed)
+    return activation
+
+
 # --------------------------------------------------------------------------- rescaling
 
 
@@ -158,7 +163,7 @@ def output_axis(layer):
 
     None for Embedding (no fan-in to restore). Wrapped layers are unwrapped.
     """
-    inner = layer.layer if isinstance(layer, PruneLowMagnitude) else layer
+    inner = layers.unwrap(layer)
     if isinstance(inner, keras.layers.Embedding):
         return None
     if isinstance(inner, _TRANSPOSED):
@@ -212,14 +217,14 @@ def rescale(model, dense_weights):
     pruned weights' norm); each wrapped layer's mask variable gives delta. The kernel variable
     becomes ``rho * delta * W``.
     """
-    layers = targets.prunable_layers(model)
+    found = layers.prunable(model)
     dead = {}
     for key, weight in dense_weights.items():
-        layer = layers.get(key)
-        if layer is None or not isinstance(layer, PruneLowMagnitude):
+        target = found.get(key)
+        if target is None or target.mask is None:
             raise ValueError(f"dense_weights[{key!r}]: no wrapped prunable layer with that key")
-        variable = targets.weight_of(layer)
-        new, dead[key] = rescale_weight(weight, targets.mask_of(layer).numpy(), output_axis(layer))
+        variable = target.variable
+        new, dead[key] = rescale_weight(weight, target.mask.numpy(), output_axis(target.layer))
         variable.assign(new.astype(variable.dtype.as_numpy_dtype))
     return dead
 
@@ -229,9 +234,7 @@ def rescale(model, dense_weights):
 
 def stable_resnet_scale(num_blocks):
     """``1 / sqrt(num_blocks)``: the residual-branch factor of a stable ResNet (Hayou et al.)."""
-    if isinstance(num_blocks, bool) or not isinstance(num_blocks, numbers.Integral) or num_blocks < 1:
-        raise ValueError(f"num_blocks={num_blocks!r}: must be an integer >= 1 (the number of residual blocks)")
-    return 1.0 / math.sqrt(int(num_blocks))
+    return 1.0 / math.sqrt(check_int(num_blocks, "num_blocks", 1))
 
 
 @_register

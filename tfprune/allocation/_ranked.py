@@ -1,4 +1,4 @@
-"""Global allocations by one threshold over per-layer scores: global magnitude and LAMP.
+"""One threshold over per-layer scores, as exact per-layer keep counts (global magnitude, LAMP).
 
 A score that is monotone in |w| inside each layer turns a global top-k into per-layer keep
 counts, which TF-MOT's per-layer magnitude masks then execute exactly.
@@ -10,10 +10,8 @@ kept; weights scoring exactly the threshold fill the remaining places in model (
 import numpy as np
 
 from tfprune.allocation import budget
-from tfprune.allocation.lamp import sorted_lamp_scores
 
-
-def _kth_largest(sorted_scores, k):
+def kth_largest(sorted_scores, k):
     """The k-th largest value over several ascending arrays of non-negative floats.
 
     Exact: bisects on the floats' bit patterns (monotone for non-negative IEEE floats),
@@ -34,14 +32,15 @@ def _kth_largest(sorted_scores, k):
     return np.array(low, bits).view(dtype)
 
 
-def _allocate(sorted_scores, keep_total):
+def allocate_by_threshold(sorted_scores, keep_total):
+    """{key: sparsity} keeping the ``keep_total`` best of ascending per-layer ``sorted_scores``."""
     sizes = {k: s.size for k, s in sorted_scores.items()}
     total = sum(sizes.values())
     if keep_total >= total:
         return {k: 0.0 for k in sizes}
     if keep_total <= 0:
         return {k: 1.0 for k in sizes}
-    threshold = _kth_largest(sorted_scores, keep_total)
+    threshold = kth_largest(sorted_scores, keep_total)
     keep, ties = {}, {}
     for key, scores in sorted_scores.items():
         left = np.searchsorted(scores, threshold, side="left")
@@ -54,19 +53,3 @@ def _allocate(sorted_scores, keep_total):
         keep[key] += take
         missing -= take
     return budget.to_sparsity(keep, sizes)
-
-
-def global_magnitude(weights, sparsity):
-    """One |w| threshold over all prunable weights (Han et al. 2015 style global pruning)."""
-    sparsity = budget.check_sparsity(sparsity)
-    weights = budget.check_weights(weights)
-    scores = {k: np.sort(np.abs(np.asarray(w, dtype=np.float32)), axis=None) for k, w in weights.items()}
-    return _allocate(scores, budget.survivors(sum(s.size for s in scores.values()), sparsity))
-
-
-def lamp(weights, sparsity):
-    """LAMP: one threshold over layer-normalised scores (Lee et al., ICLR 2021)."""
-    sparsity = budget.check_sparsity(sparsity)
-    weights = budget.check_weights(weights)
-    scores = {k: sorted_lamp_scores(w) for k, w in weights.items()}
-    return _allocate(scores, budget.survivors(sum(s.size for s in scores.values()), sparsity))

@@ -1,0 +1,262 @@
+"""Which weights are prunable, and the one key space used everywhere: ``"<layer path>/<weight>"``.
+
+Prunable are exactly the weights TF-MOT can prune: the weights its ``PruneRegistry`` names for
+built-in layers (Dense, Conv1D/2D/3D and their transposes, the pointwise kernel of separable
+convolutions, Embedding, LocallyConnected, the kernels and recurrent kernels of SimpleRNN /
+GRU / LSTM cells, MultiHeadAttention's query/key/value/output kernels) and whatever a
+``tfmot.sparsity.keras.PrunableLayer`` (or any layer with ``get_prunable_weights``) returns.
+Biases, BatchNorm and depthwise kernels are never pruned (TF-MOT's choice).
+
+Keys: the layer's path from the model root (``"dense"``, or ``"block/dense"`` inside a nested
+sub-model ``block``), then the weight's name inside the layer (``"kernel"``,
+``"lstm_cell/recurrent_kernel"``, ``"query/kernel"``). Keys are unique in a model even when
+nested sub-models reuse layer names; code never parses them -- :class:`PrunableWeight`
+carries the parts.
+
+:func:`dense_layers` lists the layers that have weights but are left dense, with the reason.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+
+from tfprune.backend import PruneLowMagnitude, keras
+from tensorflow_model_optimization.python.core.sparsity.keras import prunable_layer, prune_registry
+
+Exclude = "Iterable[str] | Callable[[Any], bool] | str | None"
+_Registry = prune_registry.PruneRegistry
+
+
+def check_model(model: Any, argument: str = "model") -> None:
+    """Raise a clear TypeError unless ``model`` is a tf_keras Sequential or Functional model."""
+    if not isinstance(model, keras.Model):
+        kind = type(model).__module__.split(".")[0]
+        if kind == "keras":
+            raise TypeError(
+                f"{argument}: got a Keras 3 model ({type(model).__name__}); tfprune and TF-MOT need a "
+                "tf_keras (Keras 2) model. Build it with `import tf_keras as keras` (or import tfprune "
+                "before using tf.keras so that tf.keras is tf_keras)."
+            )
+        raise TypeError(f"{argument}: expected a tf_keras Model, got {type(model).__name__}")
+    if not (isinstance(model, keras.Sequential) or model._is_graph_network):
+        raise TypeError(
+            f"{argument}: subclassed model {type(model).__name__} is not supported; TF-MOT wraps layers of "
+            "Sequential or Functional models only. Rebuild it with the Functional API "
+            "(keras.Model(inputs, outputs)) or keras.Sequential."
+        )
+
+
+def unwrap(layer: Any) -> Any:
+    """The layer inside a pruning wrapper (the layer itself when not wrapped)."""
+    return layer.layer if isinstance(layer, PruneLowMagnitude) else layer
+
+
+def iter_layers(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """``(path, layer)`` for every non-model layer, nested sub-models flattened, in model order.
+
+    ``path`` is ``"name"`` at the top level and ``"sub/name"`` inside sub-model ``sub``; a
+    wrapped layer is yielded as its wrapper, under the inner layer's name.
+    """
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from iter_layers(layer, f"{prefix}{layer.name}/")
+        else:
+            yield f"{prefix}{unwrap(layer).name}", layer
+
+
+def registry_weights(layer: Any) -> list | None:
+    """The variables TF-MOT would prune in ``layer`` (unwrapped), or None if it cannot prune it.
+
+    Reads TF-MOT's ``PruneRegistry`` tables (private API of tensorflow-model-optimization 0.8)
+    without modifying the layer, as ``PruneRegistry.make_prunable`` would.
+    """
+    if isinstance(layer, prunable_layer.PrunableLayer) or hasattr(layer, "get_prunable_weights"):
+        return list(layer.get_prunable_weights())
+    if not _Registry.supports(layer):
+        return None
+    if _Registry._is_rnn_layer(layer):
+        found = []
+        for cell in _Registry._get_rnn_cells(layer):
+            names = _Registry._RNN_CELLS_WEIGHTS_MAP.get(cell.__class__)
+            found += cell.get_prunable_weights() if names is None else [getattr(cell, n) for n in names]
+        return found
+    found = []
+    for name in _Registry._weight_names(layer):
+        owner = layer
+        *parents, attribute = name.split(".")
+        for parent in parents:
+            owner = getattr(owner, parent)
+        found.append(getattr(owner, attribute))
+    return found
+
+
+def _short_name(layer: Any, variable: Any, index: int) -> str:
+    """A weight's name inside its layer: ``"kernel"``, ``"lstm_cell/kernel"``, ``"query/kernel"``."""
+    name = getattr(variable, "name", "") or ""
+    name = name.split(":")[0]
+    marker = f"{layer.name}/"
+    at = name.find(marker)
+    while at > 0 and name[at - 1] != "/":
+        at = name.find(marker, at + 1)
+    if at >= 0:
+        return name[at + len(marker):]
+    return name.rpartition("/")[2] or f"weight_{index}"
+
+
+@dataclasses.dataclass(frozen=True)
+class PrunableWeight:
+    """One prunable weight: its unique ``key``, its layer (as found in the model) and position."""
+
+    key: str
+    path: str
+    name: str
+    layer: Any
+    index: int
+
+    @property
+    def inner(self) -> Any:
+        """The layer itself (inside the pruning wrapper, when wrapped)."""
+        return unwrap(self.layer)
+
+    @property
+    def layer_name(self) -> str:
+        return self.inner.name
+
+    @property
+    def wrapped(self) -> bool:
+        return isinstance(self.layer, PruneLowMagnitude)
+
+    @property
+    def variable(self) -> Any:
+        """The weight's tf.Variable."""
+        if self.wrapped and self.layer.pruning_vars:
+            return self.layer.pruning_vars[self.index][0]
+        return registry_weights(self.inner)[self.index]
+
+    @property
+    def mask(self) -> Any:
+        """The TF-MOT mask variable of a wrapped, built layer (None otherwise)."""
+        if self.wrapped and self.layer.pruning_vars:
+            return self.layer.pruning_vars[self.index][1]
+        return None
+
+    def value(self) -> np.ndarray:
+        """The weight as used: masked when the layer is wrapped."""
+        value = self.variable.numpy()
+        mask = self.mask
+        return value * mask.numpy() if mask is not None else value
+
+
+def _excluded(layer: Any, path: str, exclude: Any) -> bool:
+    if exclude is None:
+        return False
+    if callable(exclude):
+        return bool(exclude(layer))
+    return layer.name in exclude or path in exclude
+
+
+def _check_exclude(model: Any, exclude: Any) -> Any:
+    if exclude is None or callable(exclude):
+        return exclude
+    if isinstance(exclude, str):
+        exclude = [exclude]
+    exclude = list(exclude)
+    names = set()
+    for path, layer in iter_layers(model):
+        names |= {path, unwrap(layer).name}
+    missing = sorted(set(exclude) - names)
+    if missing:
+        raise ValueError(f"exclude={exclude!r}: no layer named {missing} in the model")
+    return exclude
+
+
+def _layer_weights(path: str, layer: Any) -> list[PrunableWeight]:
+    inner = unwrap(layer)
+    if isinstance(layer, PruneLowMagnitude) and layer.pruning_vars:
+        variables = [w for w, _, _ in layer.pruning_vars]
+    else:
+        variables = registry_weights(inner) or []
+    out, seen = [], set()
+    for index, variable in enumerate(variables):
+        name = _short_name(inner, variable, index)
+        if name in seen:
+            name = f"{name}_{index}"
+        seen.add(name)
+        out.append(PrunableWeight(f"{path}/{name}", path, name, layer, index))
+    return out
+
+
+def prunable(model: Any, exclude: Any = None) -> "collections.OrderedDict[str, PrunableWeight]":
+    """Ordered ``{key: PrunableWeight}`` of every prunable weight (wrapped or not), in model order.
+
+    ``exclude`` is a collection of layer names (or paths) or a predicate ``layer -> bool``.
+    Raises ValueError when two weights would get the same key.
+    """
+    check_model(model)
+    exclude = _check_exclude(model, exclude)
+    found = collections.OrderedDict()
+    owners = {}
+    for path, layer in iter_layers(model):
+        inner = unwrap(layer)
+        if _excluded(inner, path, exclude) or _excluded(layer, path, exclude):
+            continue
+        if id(inner) in owners:  # a layer reached twice (shared through two sub-models)
+            continue
+        owners[id(inner)] = path
+        for weight in _layer_weights(path, layer):
+            if weight.key in found:
+                raise ValueError(
+                    f"model: two prunable weights share the key {weight.key!r}; give the layers or "
+                    "sub-models distinct names"
+                )
+            found[weight.key] = weight
+    return found
+
+
+def prunable_weights(model: Any, exclude: Any = None) -> "collections.OrderedDict[str, np.ndarray]":
+    """Ordered ``{key: numpy array}`` of the prunable weights, as currently masked."""
+    return collections.OrderedDict((k, w.value()) for k, w in prunable(model, exclude).items())
+
+
+def prunable_layers(model: Any, exclude: Any = None) -> "collections.OrderedDict[str, Any]":
+    """Ordered ``{layer path: layer}`` (wrapper when wrapped) of the layers with prunable weights."""
+    out = collections.OrderedDict()
+    for weight in prunable(model, exclude).values():
+        out.setdefault(weight.path, weight.layer)
+    return out
+
+
+def dense_layers(model: Any, exclude: Any = None) -> list[dict]:
+    """The layers that have weights but none pruned, each ``{"path", "type", "params", "reason"}``."""
+    check_model(model)
+    exclude = _check_exclude(model, exclude)
+    out = []
+    for path, layer in iter_layers(model):
+        inner = unwrap(layer)
+        params = int(sum(np.prod(w.shape) for w in inner.weights))
+        if not params:
+            continue
+        if _excluded(inner, path, exclude) or _excluded(layer, path, exclude):
+            reason = "excluded"
+        elif registry_weights(inner) is None:
+            reason = ("not prunable by TF-MOT: not in its PruneRegistry and not a PrunableLayer "
+                      "(give the layer a get_prunable_weights method to prune it)")
+        elif not registry_weights(inner):
+            reason = "TF-MOT prunes no weight of this layer type (biases, normalisation, depthwise kernels)"
+        else:
+            continue
+        out.append({"path": path, "type": type(inner).__name__, "params": params, "reason": reason})
+    return out
+
+
+def weights_of(model: Any, keys: Iterable[str]) -> dict[str, np.ndarray]:
+    """``{key: masked value}`` for some ``keys`` (a ValueError naming unknown keys)."""
+    weights = prunable(model)
+    unknown = sorted(set(keys) - set(weights))
+    if unknown:
+        raise ValueError(f"keys: no prunable weight named {unknown}; known: {list(weights)}")
+    return {k: weights[k].value() for k in keys}
