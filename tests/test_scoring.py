@@ -302,7 +302,7 @@ def test_synflow_bypasses_softmax_and_keeps_biases_as_abs():
 
 def test_bad_input_is_refused_clearly():
     model = cnn()
-    with pytest.raises(ValueError, match=r"score='nope': unknown scorer; choose one of \['grasp', 'magnitude'"):
+    with pytest.raises(ValueError, match=r"score='nope': unknown; choose one of \['grasp', 'magnitude'"):
         scoring.get("nope")
     for name in ("snip", "grasp"):
         with pytest.raises(ValueError, match=f"data=None: score='{name}' is data-driven"):

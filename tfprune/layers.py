@@ -9,7 +9,7 @@ Biases, BatchNorm and depthwise kernels are never pruned (TF-MOT's choice).
 
 Keys: the layer's path from the model root (``"dense"``, or ``"block/dense"`` inside a nested
 sub-model ``block``), then the weight's name inside the layer (``"kernel"``,
-``"lstm_cell/recurrent_kernel"``, ``"query/kernel"``). Keys are unique in a model even when
+``"recurrent_kernel"``, ``"query/kernel"``). Keys are unique in a model even when
 nested sub-models reuse layer names; code never parses them -- :class:`PrunableWeight`
 carries the parts.
 
@@ -69,42 +69,55 @@ def iter_layers(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 
 def registry_weights(layer: Any) -> list | None:
-    """The variables TF-MOT would prune in ``layer`` (unwrapped), or None if it cannot prune it.
+    """The variables TF-MOT would prune in ``layer`` (unwrapped), or None if it cannot prune it."""
+    named = _named_registry_weights(layer)
+    return None if named is None else [variable for _, variable in named]
+
+
+def _named_registry_weights(layer: Any) -> list | None:
+    """``[(name inside the layer, variable)]`` that TF-MOT would prune, or None if it cannot.
 
     Reads TF-MOT's ``PruneRegistry`` tables (private API of tensorflow-model-optimization 0.8)
-    without modifying the layer, as ``PruneRegistry.make_prunable`` would.
+    without modifying the layer, as ``PruneRegistry.make_prunable`` would. Names are stable
+    across save and load: the attribute (``"kernel"``), the sub-layer and attribute of
+    MultiHeadAttention (``"query/kernel"``), ``"cell_<i>/..."`` for stacked RNN cells, and the
+    variable's own name for user ``PrunableLayer`` weights.
     """
-    if isinstance(layer, prunable_layer.PrunableLayer) or hasattr(layer, "get_prunable_weights"):
-        return list(layer.get_prunable_weights())
-    if not _Registry.supports(layer):
+    if not _Registry.supports(layer):  # (TF-MOT's wrapper adds get_prunable_weights to built-ins)
+        if isinstance(layer, prunable_layer.PrunableLayer) or hasattr(layer, "get_prunable_weights"):
+            return _by_variable_name(layer.get_prunable_weights())
         return None
     if _Registry._is_rnn_layer(layer):
+        cells = _Registry._get_rnn_cells(layer)
         found = []
-        for cell in _Registry._get_rnn_cells(layer):
+        for i, cell in enumerate(cells):
+            prefix = f"cell_{i}/" if len(cells) > 1 else ""
             names = _Registry._RNN_CELLS_WEIGHTS_MAP.get(cell.__class__)
-            found += cell.get_prunable_weights() if names is None else [getattr(cell, n) for n in names]
+            pairs = _by_variable_name(cell.get_prunable_weights()) if names is None else \
+                [(n, getattr(cell, n)) for n in names]
+            found += [(prefix + n, v) for n, v in pairs]
         return found
     found = []
     for name in _Registry._weight_names(layer):
-        owner = layer
+        owner, parts = layer, []
         *parents, attribute = name.split(".")
         for parent in parents:
             owner = getattr(owner, parent)
-        found.append(getattr(owner, attribute))
+            parts.append(owner.name)
+        found.append(("/".join(parts + [attribute]), getattr(owner, attribute)))
     return found
 
 
-def _short_name(layer: Any, variable: Any, index: int) -> str:
-    """A weight's name inside its layer: ``"kernel"``, ``"lstm_cell/kernel"``, ``"query/kernel"``."""
-    name = getattr(variable, "name", "") or ""
-    name = name.split(":")[0]
-    marker = f"{layer.name}/"
-    at = name.find(marker)
-    while at > 0 and name[at - 1] != "/":
-        at = name.find(marker, at + 1)
-    if at >= 0:
-        return name[at + len(marker):]
-    return name.rpartition("/")[2] or f"weight_{index}"
+def _by_variable_name(variables: list) -> list:
+    """``[(short name, variable)]``: each variable's last name component, made unique."""
+    out, seen = [], set()
+    for index, variable in enumerate(variables):
+        name = (getattr(variable, "name", "") or "").split(":")[0].rpartition("/")[2] or f"weight_{index}"
+        if name in seen:
+            name = f"{name}_{index}"
+        seen.add(name)
+        out.append((name, variable))
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,19 +188,8 @@ def _check_exclude(model: Any, exclude: Any) -> Any:
 
 
 def _layer_weights(path: str, layer: Any) -> list[PrunableWeight]:
-    inner = unwrap(layer)
-    if isinstance(layer, PruneLowMagnitude) and layer.pruning_vars:
-        variables = [w for w, _, _ in layer.pruning_vars]
-    else:
-        variables = registry_weights(inner) or []
-    out, seen = [], set()
-    for index, variable in enumerate(variables):
-        name = _short_name(inner, variable, index)
-        if name in seen:
-            name = f"{name}_{index}"
-        seen.add(name)
-        out.append(PrunableWeight(f"{path}/{name}", path, name, layer, index))
-    return out
+    named = _named_registry_weights(unwrap(layer)) or []
+    return [PrunableWeight(f"{path}/{name}", path, name, layer, index) for index, (name, _) in enumerate(named)]
 
 
 def prunable(model: Any, exclude: Any = None) -> "collections.OrderedDict[str, PrunableWeight]":

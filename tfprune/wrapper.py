@@ -12,7 +12,7 @@ Keras, so saved models load without custom objects.
 
 from tfprune.backend import PruneLowMagnitude as _TFMOTWrapper
 from tfprune.backend import keras
-from tfprune.schedules import LayerSchedule
+from tfprune import schedules
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl
 
 
@@ -35,7 +35,7 @@ class PruneLowMagnitude(_TFMOTWrapper):
 
     def build(self, input_shape):
         super().build(input_shape)
-        if isinstance(self.pruning_schedule, LayerSchedule):
+        if isinstance(self.pruning_schedule, schedules.LayerSchedule):
             count = len(self.pruning_vars)
             if int(self.pruning_schedule.target.shape[0]) != count:
                 raise ValueError(
