@@ -80,9 +80,10 @@ class Registry(MappingABC):
                              "surrounding spaces")
         unknown = sorted(set(facts) - set(self.defaults))
         if unknown:
-            raise ValueError(f"{unknown}: not facts of a {self.concept}; known facts are {sorted(self.defaults)}")
+            raise ValueError(f"{unknown}: not facts the {self.concept} registry knows; known facts are "
+                             f"{sorted(self.defaults)}")
         if name in self._entries and not replace:
-            raise ValueError(f"name={name!r}: a {self.concept} of that name is registered already; "
+            raise ValueError(f"name={name!r}: the {self.concept} registry has it already; "
                              "pass replace=True to replace it")
 
         def add(target):
