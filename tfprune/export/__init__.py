@@ -11,7 +11,8 @@
 from tfprune.export.flatbuffer import WeightTensor, op_names, read_tflite, weight_tensors
 from tfprune.export.latency import LatencyPlan, explain_xnnpack, latency_pruning_params, prune_for_latency
 from tfprune.export.timing import Latency, measure_latencies, measure_latency, xnnpack_sparse_path
-from tfprune.export.tflite import QUANTIZE_MODES, ExportError, ExportResult, convert, strip_wrappers, to_tflite
+from tfprune.export.result import ExportError, ExportResult
+from tfprune.export.tflite import QUANTIZE_MODES, convert, strip_wrappers, to_tflite
 from tfprune.export.verify import LayerZeros, RuntimeCheck, run_litert
 
 __all__ = [

@@ -18,10 +18,8 @@ Example:
     >>> print(result.report())                                       # doctest: +SKIP
 """
 
-import dataclasses
 import gzip
 import os
-import re
 import warnings
 
 import numpy as np
@@ -30,103 +28,12 @@ from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
 from tfprune.export import flatbuffer, verify
 from tfprune.io import atomic_path
 
+from tfprune.export.converter_errors import _converter_error
+from tfprune.export.result import ExportError, ExportResult
+
 QUANTIZE_MODES = (None, "dynamic", "float16", "int8")
 BYTES_PER_VALUE = {None: 4, "float16": 2, "dynamic": 1, "int8": 1}
 DEFAULT_VERIFY_SAMPLES = 32
-
-
-class ExportError(ValueError):
-    """The converter rejected the model, or the exported file failed verification."""
-
-
-@dataclasses.dataclass
-class ExportResult:
-    """What :func:`to_tflite` wrote and how the file compares with the Keras model.
-
-    Sizes are in bytes; ``*_gzip`` is the size after ``gzip -9`` (what a download or an
-    app bundle would cost). ``dense_*`` are the same model converted with the same
-    quantization but without sparse encoding (in memory, not written). ``floor_bytes`` is
-    the information floor: non-zero weights x bytes per stored value (4 float32, 2 float16,
-    1 int8/dynamic); it ignores indices, biases' wider types and the graph, so a real file
-    is always somewhat above it.
-    """
-
-    path: str
-    sparse: bool
-    quantize: str
-    bytes_raw: int
-    bytes_gzip: int
-    dense_bytes_raw: int
-    dense_bytes_gzip: int
-    floor_bytes: int
-    weights: int
-    nonzeros: int
-    max_abs_error: float
-    top1_agreement: float
-    ops: list
-    checks: dict
-    layers: list
-    verify_source: str
-    verify_samples: int
-    warnings: list = dataclasses.field(default_factory=list)
-
-    @property
-    def sparsity(self):
-        """Fraction of zero weights in the Keras model (trainable weights)."""
-        return 1.0 - self.nonzeros / self.weights if self.weights else 0.0
-
-    @property
-    def densify_ops(self):
-        """Number of DENSIFY operators: sparse weights expanded at load time (size win only)."""
-        return sum(op == "DENSIFY" for op in self.ops)
-
-    @property
-    def zeros_kept(self):
-        """True if every zero of every matched Keras kernel is still a zero in the file."""
-        return all(row.zeros_kept for row in self.layers)
-
-    def report(self):
-        """A short human-readable summary."""
-
-        def kb(n):
-            return "-" if n is None else f"{n / 1024:.1f} KiB"
-
-        def ratio(a, b):
-            return "-" if not a or not b else f"{a / b:.2f}x"
-
-        mode = self.quantize or "float32"
-        lines = [
-            f"{self.path}: {'sparse' if self.sparse else 'dense'} {mode}, "
-            f"model sparsity {self.sparsity:.1%} ({self.nonzeros}/{self.weights} non-zero weights)",
-            f"  size raw   {kb(self.bytes_raw):>12}   dense {kb(self.dense_bytes_raw):>12} "
-            f"(dense/this {ratio(self.dense_bytes_raw, self.bytes_raw)})   floor {kb(self.floor_bytes):>12} "
-            f"(this/floor {ratio(self.bytes_raw, self.floor_bytes)})",
-            f"  size gzip  {kb(self.bytes_gzip):>12}   dense {kb(self.dense_bytes_gzip):>12} "
-            f"(dense/this {ratio(self.dense_bytes_gzip, self.bytes_gzip)})",
-            f"  ops: {', '.join(_count_ops(self.ops))}",
-        ]
-        for rt, c in self.checks.items():
-            if not c.loaded:
-                lines.append(f"  {rt:8s}: could not run: {c.error}")
-            else:
-                top1 = "-" if c.top1_agreement is None else f"{c.top1_agreement:.2%}"
-                lines.append(f"  {rt:8s}: max abs error {c.max_abs_error:.3g}, top-1 agreement {top1}")
-        lines.append(f"  verified on {self.verify_samples} samples from {self.verify_source}")
-        kept = sum(r.zeros_kept for r in self.layers)
-        native = [r.layer for r in self.layers if r.sparse and not r.densified]
-        lines.append(
-            f"  zeros kept in {kept}/{len(self.layers)} kernels; natively sparse kernels (no DENSIFY): "
-            f"{', '.join(native) if native else 'none'}"
-        )
-        lines.extend(f"  warning: {w}" for w in self.warnings)
-        return "\n".join(lines)
-
-
-def _count_ops(ops):
-    counts = {}
-    for op in ops:
-        counts[op] = counts.get(op, 0) + 1
-    return [f"{k} x{v}" if v > 1 else k for k, v in counts.items()]
 
 
 def _has_pruning_wrappers(model):
@@ -184,52 +91,6 @@ def _as_batch(data, name, shape):
 def _nonzeros(model):
     weights = [np.asarray(w.numpy()) for w in model.trainable_weights]
     return sum(int(w.size) for w in weights), sum(int(np.count_nonzero(w)) for w in weights)
-
-
-_CUSTOM_RE = re.compile(r"(?:Custom ops|Flex ops|Select TF ops): ([^\n]+)")
-_OP_RE = re.compile(r"'(tf\.[A-Za-z0-9_]+)' op is neither a custom op nor a flex op")
-
-
-def _graph_op_types(graph):
-    types = {op.type for op in graph.get_operations()}
-    for fn in graph.as_graph_def().library.function:
-        types.update(node.op for node in fn.node_def)
-    return types
-
-
-def _layers_using(model, op_types):
-    """Names of the layers whose computation contains one of ``op_types`` (traced one by one)."""
-    found = []
-    for layer in model.submodules:
-        if not isinstance(layer, keras.layers.Layer) or isinstance(layer, keras.Model):
-            continue
-        try:
-            inp = layer.input
-            if isinstance(inp, (list, tuple, dict)):
-                continue
-            spec = tf.TensorSpec(inp.shape, inp.dtype)
-            graph = tf.function(lambda t, layer=layer: layer(t)).get_concrete_function(spec).graph
-        except Exception:  # layers without a single traced input: not located
-            continue
-        if _graph_op_types(graph) & op_types:
-            found.append(layer.name)
-    return found
-
-
-def _converter_error(err, model):
-    text = str(err)
-    ops = set(_OP_RE.findall(text)) | {o.strip() for m in _CUSTOM_RE.findall(text) for o in m.split(",")}
-    ops = sorted({o[3:] if o.startswith("tf.") else o for o in ops if o})
-    if ops:
-        layers = _layers_using(model, set(ops))
-        where = f" (in layer {', '.join(layers)})" if layers else ""
-        msg = (f"the TFLite converter rejected the model: op {', '.join(ops)}{where} has no TFLite builtin "
-               "kernel, and tfprune exports builtin ops only (no Flex/Select TF ops). Replace the layer with "
-               "supported ops.")
-    else:
-        first = next((ln.strip() for ln in text.splitlines() if "error:" in ln), text.strip()[:500])
-        msg = f"the TFLite converter rejected the model: {first}"
-    return ExportError(msg)
 
 
 def convert(model, sparse=True, quantize=None, representative_data=None, integer_io=False,

@@ -20,11 +20,8 @@ The trial is scored on its final epoch, not its best one: the pruning schedules 
 target before training ends, so the final model is the one at the sampled sparsity.
 """
 
-import copy
 import gc
 import json
-import math
-import numbers
 import os
 import sys
 import time
@@ -36,166 +33,19 @@ from keras_tuner import errors as kt_errors
 from keras_tuner.engine import base_tuner
 from keras_tuner.engine import trial as trial_module
 
-from tfprune.pruning_callbacks import callbacks as pruning_callbacks
 from tfprune.backend import keras, tf
 from tfprune.io import atomic_path, write_text
 from tfprune.saving import load_model as _load_model
-from tfprune.summary import sparsity_summary
 from tfprune.tuning import objectives
 from tfprune.tuning.hypermodel import ScheduleTooShort, as_pruning_hypermodel
-from tfprune.tuning.objectives import Constrained
-
-ORACLES = ("random", "bayesian", "hyperband")
+from tfprune.tuning.oracles import ORACLES, _has_chief_oracle, _is_chief, _resolve_objective, make_oracle  # noqa: F401
+from tfprune.tuning.trial_data import scoring_data, steps_per_epoch
+from tfprune.tuning.trial_setup import compile_args, trial_callbacks, trial_metrics
+from tfprune._validate import check_int
 
 WEIGHTS_FILE = "checkpoint.weights.h5"
 MODEL_FILE = "model.keras"
 RUN_FILE = "run.json"
-
-_KNOWN_DIRECTIONS = {"sparsity": "max", "size_kb": "min"}
-
-
-def _has_chief_oracle():
-    from keras_tuner.src.distribute import utils as dist_utils
-
-    return dist_utils.has_chief_oracle()
-
-
-def _is_chief():
-    from keras_tuner.src.distribute import utils as dist_utils
-
-    return dist_utils.is_chief_oracle()
-
-
-def _resolve_objective(objective, min_sparsity, max_size_kb):
-    """(keras_tuner.Objective the oracle optimises, Constrained or None)."""
-    if isinstance(objective, Constrained):
-        if min_sparsity is not None or max_size_kb is not None:
-            raise ValueError(
-                "min_sparsity/max_size_kb: already given by objective=Constrained(...); give them in one place"
-            )
-        return kt.Objective(objective.name, "max"), objective
-    if isinstance(objective, str):
-        if not objective:
-            raise ValueError("objective='': give a metric name such as 'val_accuracy'")
-        name = objective
-        try:
-            direction = _KNOWN_DIRECTIONS.get(name) or _infer_direction(name)
-        except ValueError as e:
-            direction = None
-            unknown = e
-        base = kt.Objective(name, direction) if direction else None
-    elif isinstance(objective, kt.Objective):
-        name, base = objective.name, objective
-    else:
-        raise TypeError(
-            f"objective={objective!r}: expected a metric name (e.g. 'val_accuracy'), a keras_tuner.Objective "
-            "or tfprune.tuning.Constrained"
-        )
-    if min_sparsity is not None or max_size_kb is not None:
-        if base is not None and base.direction != "max":
-            shown = repr(objective) if isinstance(objective, str) else f"Objective({name!r}, {base.direction!r})"
-            raise ValueError(
-                f"objective={shown}: a min_sparsity/max_size_kb constraint needs a metric to maximise "
-                "in [0, 1] (accuracy, AUC, ...)"
-            )
-        constraint = Constrained(name, min_sparsity=min_sparsity, max_size_kb=max_size_kb)
-        return kt.Objective(constraint.name, "max"), constraint
-    if base is None:
-        raise ValueError(f"objective={name!r}: {unknown}")
-    return base, None
-
-
-def _infer_direction(name):
-    from keras_tuner.src.engine import metrics_tracking
-
-    direction = metrics_tracking.infer_metric_direction(name)
-    if direction is None:
-        raise ValueError(
-            "cannot tell whether to maximise or minimise it; pass keras_tuner.Objective(name, 'max'|'min')"
-        )
-    return direction
-
-
-def _check_int(value, argument, minimum=1, allow_none=False):
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{argument}={value!r}: must be an integer >= {minimum}")
-    return int(value)
-
-
-def make_oracle(oracle, objective, max_trials=None, max_epochs=None, seed=None, **kwargs):
-    """A Keras Tuner oracle by name: "random", "bayesian" or "hyperband".
-
-    ``max_trials`` defaults to 10 for random and bayesian; for hyperband it is optional (a cap
-    on the trials Hyperband's brackets would run) and ``max_epochs`` is required.
-    """
-    if oracle not in ORACLES:
-        raise ValueError(f"oracle={oracle!r}: choose one of {list(ORACLES)} or pass a keras_tuner.Oracle")
-    seed = _check_int(seed, "seed", minimum=0, allow_none=True)
-    if oracle == "hyperband":
-        max_epochs = _check_int(max_epochs, "max_epochs", minimum=1, allow_none=True)
-        if max_epochs is None:
-            raise ValueError("max_epochs=None: oracle='hyperband' needs max_epochs (an integer >= 1)")
-        max_trials = _check_int(max_trials, "max_trials", allow_none=True)
-        result = kt.oracles.HyperbandOracle(objective=objective, max_epochs=max_epochs, seed=seed, **kwargs)
-        result.max_trials = max_trials
-        return result
-    if max_epochs is not None:
-        raise ValueError(f"max_epochs={max_epochs!r}: only used by oracle='hyperband'; pass epochs= to search()")
-    max_trials = _check_int(10 if max_trials is None else max_trials, "max_trials")
-    cls = kt.oracles.RandomSearchOracle if oracle == "random" else kt.oracles.BayesianOptimizationOracle
-    return cls(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
-
-
-def _first_array(x):
-    if isinstance(x, dict):
-        x = next(iter(x.values()))
-    if isinstance(x, (list, tuple)):
-        x = x[0]
-    return x
-
-
-def steps_per_epoch(fit_args, fit_kwargs):
-    """Training steps per epoch ``model.fit`` will run for these arguments."""
-    if fit_kwargs.get("steps_per_epoch") is not None:
-        return _check_int(fit_kwargs["steps_per_epoch"], "steps_per_epoch")
-    x = fit_args[0] if fit_args else fit_kwargs.get("x")
-    if x is None:
-        raise kt_errors.FatalValueError("search(): give the training data (x, y or a dataset) as for model.fit")
-    if isinstance(x, tf.data.Dataset):
-        cardinality = int(x.cardinality().numpy())
-        if cardinality <= 0:
-            raise kt_errors.FatalValueError(
-                "search(x=dataset): the dataset has infinite or unknown length; pass steps_per_epoch= so the "
-                "pruning schedule can be laid out over the trial's training steps"
-            )
-        return cardinality
-    if isinstance(x, keras.utils.Sequence):
-        return len(x)
-    array = _first_array(x)
-    try:
-        n = len(array)
-    except TypeError:
-        raise kt_errors.FatalValueError(
-            f"search(x={type(x).__name__}): cannot tell the number of training steps; pass steps_per_epoch="
-        ) from None
-    split = fit_kwargs.get("validation_split") or 0.0
-    if split:
-        n = int(n * (1.0 - split))
-    batch_size = fit_kwargs.get("batch_size") or 32
-    return max(1, math.ceil(n / batch_size))
-
-
-def _scoring_data(fit_args, fit_kwargs):
-    """The training data as at-initialisation scorers take it: a dataset of (x, y), or None."""
-    x = fit_args[0] if fit_args else fit_kwargs.get("x")
-    y = fit_args[1] if len(fit_args) > 1 else fit_kwargs.get("y")
-    if isinstance(x, tf.data.Dataset):
-        return x
-    if x is None or y is None or isinstance(x, keras.utils.Sequence):
-        return None
-    return tf.data.Dataset.from_tensor_slices((x, y))
 
 
 class PruningTuner(base_tuner.BaseTuner):
@@ -266,7 +116,7 @@ class PruningTuner(base_tuner.BaseTuner):
             )
         if directory is not None and not isinstance(directory, (str, os.PathLike)):
             raise TypeError(f"directory={directory!r}: expected a folder path")
-        self.seed = _check_int(seed, "seed", minimum=0, allow_none=True)
+        self.seed = check_int(seed, "seed", minimum=0, allow_none=True)
         if isinstance(oracle, kt.Oracle):
             if oracle_kwargs or max_trials is not None or max_epochs is not None:
                 raise ValueError(
@@ -397,56 +247,13 @@ class PruningTuner(base_tuner.BaseTuner):
         if self.seed is not None:
             keras.utils.set_random_seed(self._trial_seed(trial_id))
 
-    def _compile_args(self, dense):
-        args = {}
-        if getattr(dense, "_is_compiled", False):
-            args = {k: v for k, v in dense._get_compile_args().items() if v is not None}
-            optimizer = args.get("optimizer")
-            if optimizer is not None and not isinstance(optimizer, str):
-                try:
-                    args["optimizer"] = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
-                except (ValueError, TypeError):
-                    pass
-            if getattr(dense, "_jit_compile", None):
-                args["jit_compile"] = True
-        if self.optimizer is not None:
-            optimizer = self.optimizer
-            if not isinstance(optimizer, str):
-                optimizer = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
-            args["optimizer"] = optimizer
-        if self.loss is not None:
-            args["loss"] = self.loss
-        if self.metrics is not None:
-            args["metrics"] = self.metrics
-        if args.get("loss") is None:
-            raise kt_errors.FatalValueError(
-                "build(hp) returned an uncompiled model and the tuner has no loss: compile the model in build(hp) "
-                "or pass loss= (and optimizer=, metrics=) to PruningTuner"
-            )
-        args.setdefault("optimizer", "adam")
-        return args
-
-    def _trial_callbacks(self, model, user_callbacks, trial_id):
-        try:
-            user_callbacks = copy.deepcopy(list(user_callbacks or []))
-        except Exception:
-            raise kt_errors.FatalValueError(
-                "callbacks: every callback given to search() must be deep-copyable (each trial gets a fresh copy)"
-            ) from None
-        log_dir = None
-        for callback in user_callbacks:
-            if isinstance(callback, keras.callbacks.TensorBoard):
-                callback.log_dir = os.path.join(str(callback.log_dir), str(trial_id))
-                log_dir = log_dir or os.path.join(callback.log_dir, "sparsity")
-        return pruning_callbacks(model, log_dir=log_dir) + user_callbacks
-
     def _load_for_continuation(self, hp, previous_id):
         path = os.path.join(self.get_trial_dir(previous_id), MODEL_FILE)
         if not os.path.exists(path):
             raise kt_errors.FailedTrialError(f"Hyperband: trial {previous_id} left no {MODEL_FILE} to continue from")
         dense = self.hypermodel.build(hp)
         model = _load_model(path, compile=False)
-        model.compile(**self._compile_args(dense))
+        model.compile(**compile_args(dense, self.optimizer, self.loss, self.metrics))
         return model
 
     def run_trial(self, trial, *fit_args, **fit_kwargs):
@@ -460,8 +267,8 @@ class PruningTuner(base_tuner.BaseTuner):
         hp = trial.hyperparameters
         kwargs = dict(fit_kwargs)
         user_callbacks = kwargs.pop("callbacks", None)
-        epochs = _check_int(kwargs.pop("epochs", 1), "epochs")
-        initial_epoch = _check_int(kwargs.pop("initial_epoch", 0), "initial_epoch", minimum=0)
+        epochs = check_int(kwargs.pop("epochs", 1), "epochs", 1)
+        initial_epoch = check_int(kwargs.pop("initial_epoch", 0), "initial_epoch", minimum=0)
         if "tuner/epochs" in hp.values:
             epochs = int(hp.values["tuner/epochs"])
             initial_epoch = int(hp.values["tuner/initial_epoch"])
@@ -484,21 +291,21 @@ class PruningTuner(base_tuner.BaseTuner):
                 dense = self.hypermodel.build(hp)
                 try:
                     schedule = self.hypermodel.make_schedule(hp, total_steps)
-                    data = _scoring_data(fit_args, kwargs)
+                    data = scoring_data(fit_args, kwargs)
                     seed = self._trial_seed(trial.trial_id)
                     model = self.hypermodel.prune(hp, dense, total_steps, data=data, seed=seed)
                 except ScheduleTooShort as e:
                     raise kt_errors.FailedTrialError(str(e)) from None
-                model.compile(**self._compile_args(dense))
+                model.compile(**compile_args(dense, self.optimizer, self.loss, self.metrics))
         history = model.fit(
             *fit_args,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            callbacks=self._trial_callbacks(model, user_callbacks, trial.trial_id),
+            callbacks=trial_callbacks(model, user_callbacks, trial.trial_id),
             **kwargs,
         )
         logs = {name: float(values[-1]) for name, values in history.history.items() if values}
-        metrics = self._score(model, logs)
+        metrics = self._trial_metrics(model, logs)
         self.save_model(trial.trial_id, model)
         record = {
             "trial_id": trial.trial_id,
@@ -516,31 +323,8 @@ class PruningTuner(base_tuner.BaseTuner):
         write_text(os.path.join(self.get_trial_dir(trial.trial_id), RUN_FILE), json.dumps(record, indent=2) + "\n")
         return metrics
 
-    def _score(self, model, logs):
-        summary = sparsity_summary(model)
-        metrics = dict(logs)
-        metrics[objectives.SPARSITY] = float(summary["total"]["sparsity"])
-        metrics[objectives.SIZE_KB] = float(objectives.model_size_kb(model, self.size))
-        wanted = self.metric
-        if wanted not in metrics:
-            hint = " pass validation_data= to search()," if wanted.startswith("val_") else ""
-            raise kt_errors.FatalValueError(
-                f"objective={wanted!r} is not among the trial's metrics {sorted(metrics)}:{hint} or choose one "
-                "of those as objective"
-            )
-        if self.constraint is not None:
-            try:
-                score, feasible, _ = self.constraint.evaluate(
-                    metrics[wanted],
-                    metrics[objectives.SPARSITY],
-                    metrics[objectives.SIZE_KB],
-                    prunable_params=summary["total"]["params"],
-                )
-            except ValueError as e:
-                raise kt_errors.FatalValueError(str(e)) from None
-            metrics[objectives.FEASIBLE] = 1.0 if feasible else 0.0
-            metrics[self.constraint.name] = float(score)
-        return metrics
+    def _trial_metrics(self, model, logs):
+        return trial_metrics(model, logs, self.metric, self.constraint, self.size)
 
     # ------------------------------------------------------------------ models
 
@@ -583,7 +367,7 @@ class PruningTuner(base_tuner.BaseTuner):
     def get_best_trials(self, num_trials=1):
         """The best completed trials, best first; with a constraint only feasible ones (possibly fewer
         than ``num_trials``, or none)."""
-        _check_int(num_trials, "num_trials")
+        check_int(num_trials, "num_trials", 1)
         trials = [
             t
             for t in self._all_trials()

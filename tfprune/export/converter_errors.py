@@ -1,0 +1,51 @@
+"""Which layers the TFLite converter could not convert, named for the user."""
+
+import re
+
+from tfprune.backend import keras, tf
+from tfprune.export.result import ExportError
+
+_CUSTOM_RE = re.compile(r"(?:Custom ops|Flex ops|Select TF ops): ([^\n]+)")
+_OP_RE = re.compile(r"'(tf\.[A-Za-z0-9_]+)' op is neither a custom op nor a flex op")
+
+
+def _graph_op_types(graph):
+    types = {op.type for op in graph.get_operations()}
+    for fn in graph.as_graph_def().library.function:
+        types.update(node.op for node in fn.node_def)
+    return types
+
+
+def _layers_using(model, op_types):
+    """Names of the layers whose computation contains one of ``op_types`` (traced one by one)."""
+    found = []
+    for layer in model.submodules:
+        if not isinstance(layer, keras.layers.Layer) or isinstance(layer, keras.Model):
+            continue
+        try:
+            inp = layer.input
+            if isinstance(inp, (list, tuple, dict)):
+                continue
+            spec = tf.TensorSpec(inp.shape, inp.dtype)
+            graph = tf.function(lambda t, layer=layer: layer(t)).get_concrete_function(spec).graph
+        except Exception:  # layers without a single traced input: not located
+            continue
+        if _graph_op_types(graph) & op_types:
+            found.append(layer.name)
+    return found
+
+
+def _converter_error(err, model):
+    text = str(err)
+    ops = set(_OP_RE.findall(text)) | {o.strip() for m in _CUSTOM_RE.findall(text) for o in m.split(",")}
+    ops = sorted({o[3:] if o.startswith("tf.") else o for o in ops if o})
+    if ops:
+        layers = _layers_using(model, set(ops))
+        where = f" (in layer {', '.join(layers)})" if layers else ""
+        msg = (f"the TFLite converter rejected the model: op {', '.join(ops)}{where} has no TFLite builtin "
+               "kernel, and tfprune exports builtin ops only (no Flex/Select TF ops). Replace the layer with "
+               "supported ops.")
+    else:
+        first = next((ln.strip() for ln in text.splitlines() if "error:" in ln), text.strip()[:500])
+        msg = f"the TFLite converter rejected the model: {first}"
+    return ExportError(msg)
