@@ -6,10 +6,6 @@ TF-MOT only works with Keras 2 (the ``tf_keras`` package). Setting
 whether TensorFlow was imported before or after tfprune, as long as ``tf.keras``
 had not yet been used. If it had (Keras 3 is then loaded), tfprune still uses
 ``tf_keras`` itself; build your models with ``import tf_keras as keras``.
-
-Importing this module also registers tfprune's Keras objects (the pruning wrapper, the
-schedules, ``BranchScale``), so saved pruned models load with plain
-``keras.models.load_model`` and no custom objects.
 """
 
 import os
@@ -31,6 +27,3 @@ PruneLowMagnitude = pruning_wrapper.PruneLowMagnitude
 keras.utils.get_custom_objects().setdefault("PruneLowMagnitude", PruneLowMagnitude)
 
 __all__ = ["tf", "keras", "tfmot", "PruneLowMagnitude"]
-
-from tfprune import schedules, wrapper  # noqa: E402,F401  (register tfprune's Keras objects)
-from tfprune.scoring import sbp_si  # noqa: E402,F401
