@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 import tfprune
-from tfprune.cli import main, make_schedule
+from tfprune.cli import main
+from tfprune.cli.prune import make_schedule
 from tfprune.schedules import Gradual, Iterative, OneShot
 
 
@@ -32,7 +33,7 @@ def test_prune_end_to_end_on_digits(tmp_path):
 
 
 def test_prune_a_saved_model_with_one_shot_uniform(tmp_path):
-    from tfprune.models import default_model
+    from tfprune.cli.models import default_model
 
     path = str(tmp_path / "dense.keras")
     default_model((8, 8, 1), 10).save(path)
@@ -87,7 +88,7 @@ def test_export_path_in_missing_folder_fails_before_training(tmp_path):
 
 
 def test_model_with_wrong_input_shape(tmp_path):
-    from tfprune.models import default_model
+    from tfprune.cli.models import default_model
 
     path = str(tmp_path / "m.keras")
     default_model((40, 1), 10).save(path)

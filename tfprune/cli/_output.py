@@ -4,9 +4,9 @@ import os
 
 import click
 
-from tfprune.export.cli import export_after_prune
+from tfprune.cli.export import export_after_prune
 from tfprune.io import check_parent
-from tfprune.report import write_output
+from tfprune.cli.report import write_output
 from tfprune.summary import format_summary
 
 

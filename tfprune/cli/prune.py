@@ -8,8 +8,8 @@ writes model.keras, report.md, report.json and sparsity.png to ./tfprune-output.
 
 import click
 
-from tfprune.cli_errors import clean_errors
-from tfprune.export.cli import export_command, export_options
+from tfprune.cli._errors import clean_errors
+from tfprune.cli.export import export_options
 
 SCHEDULES = ("gradual", "oneshot", "iterative")
 
@@ -35,9 +35,9 @@ def make_schedule(kind, sparsity, total_steps):
 
 def load_or_train(model_path, splits, epochs, seed, quiet):
     """The user's model (already trained), or the built-in model trained dense for ``epochs``."""
-    from tfprune.cli_output import load_user_model
-    from tfprune.models import compile_for_classification, default_model
-    from tfprune.progress import EpochProgress
+    from tfprune.cli._output import load_user_model
+    from tfprune.cli.models import compile_for_classification, default_model
+    from tfprune.cli.progress import EpochProgress
 
     if model_path:
         return compile_for_classification(load_user_model(model_path, splits))
@@ -47,13 +47,7 @@ def load_or_train(model_path, splits, epochs, seed, quiet):
     return model
 
 
-@click.group()
-@click.version_option(package_name="tfprune")
-def main():
-    """tfprune: layer-adaptive and at-initialisation pruning for Keras models."""
-
-
-@main.command("prune")
+@click.command("prune")
 @click.option("--model", "model_path", type=click.Path(exists=True), default=None,
               help="A trained tf_keras model (.keras, .h5 or SavedModel). Default: train the built-in model.")
 @click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or any TFDS name.")
@@ -78,9 +72,9 @@ def prune_command(model_path, dataset, data_dir, allocation, sparsity, schedule,
     from tfprune import data
     from tfprune.allocation import budget
     from tfprune.backend import tf
-    from tfprune.models import compile_for_classification
-    from tfprune.progress import EpochProgress
-    from tfprune.cli_output import check_export_path, finish
+    from tfprune.cli.models import compile_for_classification
+    from tfprune.cli.progress import EpochProgress
+    from tfprune.cli._output import check_export_path, finish
 
     budget.check_sparsity(sparsity, "--sparsity")
     check_export_path(export_path, output)
@@ -104,18 +98,3 @@ def prune_command(model_path, dataset, data_dir, allocation, sparsity, schedule,
            f"{allocation} on {dataset}: {summary['total']['sparsity']:.1%} sparse",
            f"test accuracy: dense {accuracy['dense']:.4f} -> pruned {accuracy['pruned']:.4f}",
            splits, export_path, export_quantize)
-
-
-def _register_subcommands():
-    from tfprune.at_init_cli import prune_at_init_command
-    from tfprune.tuning.cli import tune_command
-
-    main.add_command(prune_at_init_command)
-    main.add_command(export_command)
-    main.add_command(tune_command)
-
-
-_register_subcommands()
-
-if __name__ == "__main__":
-    main()

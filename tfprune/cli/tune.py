@@ -3,8 +3,7 @@
 Writes into ``--output``: ``search/`` (the Keras Tuner project: trials, checkpoints; resumed
 when run again without ``--overwrite``), ``pareto.md`` + ``pareto.png`` (accuracy-sparsity
 front), ``best_model.keras`` (the best feasible trial's model, stripped of the pruning
-wrappers) and ``best.json``; all written atomically. The lead registers :data:`tune_command`
-in the main ``tfprune`` click group.
+wrappers) and ``best.json``; all written atomically.
 
 Distributed: run the same command as a chief and workers with ``KERASTUNER_TUNER_ID``,
 ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` set (a shared ``--output`` folder);

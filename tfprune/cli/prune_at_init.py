@@ -6,8 +6,8 @@ sparsity.png (per-layer sparsity and test accuracy); ``--export x.tflite`` as in
 
 import click
 
-from tfprune.cli_errors import clean_errors
-from tfprune.export.cli import export_options
+from tfprune.cli._errors import clean_errors
+from tfprune.cli.export import export_options
 
 _SCORES = ("snip", "grasp", "synflow", "sbp-si", "magnitude", "random")
 _ALLOCATIONS = ("global", "lamp", "uniform", "uniform+", "erk")
@@ -55,9 +55,9 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
     from tfprune.at_init import prune_at_init
     from tfprune.collapse import CollapseWarning
     from tfprune.backend import keras, tf
-    from tfprune.models import default_model
-    from tfprune.progress import EpochProgress
-    from tfprune.cli_output import check_export_path, finish, load_user_model
+    from tfprune.cli.models import default_model
+    from tfprune.cli.progress import EpochProgress
+    from tfprune.cli._output import check_export_path, finish, load_user_model
     from tfprune.scoring._common import output_activation
 
     budget.check_sparsity(sparsity, "--sparsity")

@@ -1,6 +1,6 @@
 """``tfprune export``: a saved Keras model to a verified, sparse ``.tflite`` file.
 
-The command is ``export_command``; ``tfprune/cli.py`` registers it in the ``tfprune`` group.
+The command is ``export_command``; ``tfprune/cli/main.py`` registers it in the ``tfprune`` group.
 ``export_options`` and ``export_after_prune`` give ``tfprune prune`` its ``--export`` option.
 """
 
@@ -10,7 +10,7 @@ import warnings
 import click
 import numpy as np
 
-from tfprune.cli_errors import clean_errors
+from tfprune.cli._errors import clean_errors
 
 QUANTIZE_CHOICES = ("none", "dynamic", "float16", "int8")
 
