@@ -2,6 +2,10 @@
 
 import json
 import os
+import re
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -11,6 +15,17 @@ import tfprune
 from tfprune.cli import main
 from tfprune.cli.prune import make_schedule
 from tfprune.schedules import Gradual, Iterative, OneShot
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# What TensorFlow's C++ runtime prints while it starts, before its log level applies.
+TF_STARTUP = re.compile(r"absl::InitializeLog|oneDNN|Could not find cuda drivers|cuInit|cpu_feature_guard")
+
+
+def _python(*args, cwd=ROOT):
+    """Run ``python *args`` in a fresh interpreter that imports this checkout's tfprune."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
+    env.pop("TF_CPP_MIN_LOG_LEVEL", None)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_prune_end_to_end_on_digits(tmp_path):
@@ -104,3 +119,59 @@ def test_cli_schedules():
     iterative = make_schedule("iterative", 0.9, 220)
     assert isinstance(iterative, Iterative) and iterative.rounds == 11 and iterative.steps_per_round == 20
     assert iterative.total_steps <= 220
+
+
+# ------------------------------------------------------------------ start-up
+
+
+def test_version_is_one_line_and_help_imports_no_tensorflow():
+    version = _python("-m", "tfprune.cli", "--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.splitlines() == [f"tfprune {tfprune.__version__}"]
+    script = textwrap.dedent("""
+        import sys
+        import tfprune.cli
+        for args in (["--version"], ["--help"]):
+            try:
+                tfprune.cli.main(args, prog_name="tfprune")
+            except SystemExit as exit:
+                assert exit.code == 0, exit.code
+        print("tensorflow loaded:", "tensorflow" in sys.modules)
+    """)
+    run = _python("-c", script)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1] == "tensorflow loaded: False"
+    assert all(f"  {name} " in run.stdout for name in ("prune", "prune-at-init", "export", "tune"))
+
+
+def test_prune_prints_no_tensorflow_start_up_lines(tmp_path):
+    run = _python("-m", "tfprune.cli", "prune", "--epochs", "1", "--schedule", "oneshot", "--quiet",
+                  "--output", str(tmp_path / "o"), cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert [line for line in run.stderr.splitlines() if TF_STARTUP.search(line)] == []
+    assert "test accuracy: dense" in run.stdout
+
+
+def test_stderr_is_silenced_at_the_descriptor_and_restored():
+    script = textwrap.dedent("""
+        import io, os, sys
+        from tfprune.cli.main import _stderr_silenced
+        sys.stderr = io.StringIO()  # no fileno, as under click's test runner
+        with _stderr_silenced():
+            os.write(2, b"hidden\\n")
+        os.write(2, b"shown\\n")
+    """)
+    run = _python("-c", script)
+    assert run.returncode == 0 and run.stderr == "shown\n"
+
+
+def test_verbose_flag_reaches_the_tensorflow_start(monkeypatch):
+    import importlib
+
+    cli_main = importlib.import_module("tfprune.cli.main")  # the module; tfprune.cli.main is the group
+    calls = []
+    monkeypatch.setattr(cli_main, "start_tensorflow", calls.append)
+    for args in (["--verbose", "prune", "--sparsity", "1.5"], ["prune", "--sparsity", "1.5"]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and "--sparsity=1.5: must be in [0, 1)" in result.output
+    assert calls == [True, False]
