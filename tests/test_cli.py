@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 import tfprune
 from tfprune.cli import main
-from tfprune.cli.prune import make_schedule
+from tfprune.cli.models import default_model
+from tfprune.cli.prune import schedule_for_run
 from tfprune.schedules import Gradual, Iterative, OneShot
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -48,8 +49,6 @@ def test_prune_end_to_end_on_digits(tmp_path):
 
 
 def test_prune_a_saved_model_with_one_shot_uniform(tmp_path):
-    from tfprune.cli.models import default_model
-
     path = str(tmp_path / "dense.keras")
     default_model((8, 8, 1), 10).save(path)
     result = CliRunner().invoke(
@@ -103,8 +102,6 @@ def test_export_path_in_missing_folder_fails_before_training(tmp_path):
 
 
 def test_model_with_wrong_input_shape(tmp_path):
-    from tfprune.cli.models import default_model
-
     path = str(tmp_path / "m.keras")
     default_model((40, 1), 10).save(path)
     result = CliRunner().invoke(main, ["prune", "--model", path, "--output", str(tmp_path / "o"), "--quiet"])
@@ -113,15 +110,15 @@ def test_model_with_wrong_input_shape(tmp_path):
 
 
 def test_cli_schedules():
-    assert isinstance(make_schedule("oneshot", 0.9, 100), OneShot)
-    gradual = make_schedule("gradual", 0.9, 300)
+    assert isinstance(schedule_for_run("oneshot", 0.9, 100), OneShot)
+    gradual = schedule_for_run("gradual", 0.9, 300)
     assert isinstance(gradual, Gradual) and gradual.end_step == 200 and gradual.frequency == 20
-    iterative = make_schedule("iterative", 0.9, 220)
+    iterative = schedule_for_run("iterative", 0.9, 220)
     assert isinstance(iterative, Iterative) and iterative.rounds == 11 and iterative.steps_per_round == 20
     assert iterative.total_steps <= 220
 
 
-# ------------------------------------------------------------------ start-up
+# ------------------------------------------------------------------ start-up and choices
 
 
 def test_version_is_one_line_and_help_imports_no_tensorflow():
@@ -175,3 +172,34 @@ def test_verbose_flag_reaches_the_tensorflow_start(monkeypatch):
         result = CliRunner().invoke(main, args)
         assert result.exit_code == 1 and "--sparsity=1.5: must be in [0, 1)" in result.output
     assert calls == [True, False]
+
+
+def test_a_registered_allocation_is_a_cli_choice(tmp_path):
+    calls = []
+
+    def toy(weights, sparsity):
+        calls.append(sparsity)
+        return {key: sparsity for key in weights}
+
+    tfprune.allocation.register("toy", toy, uses_values=False)
+    try:
+        assert "toy" in CliRunner().invoke(main, ["prune", "--help"]).output
+        out = tmp_path / "out"
+        result = CliRunner().invoke(main, ["prune", "--allocation", "toy", "--sparsity", "0.5", "--epochs", "1",
+                                           "--schedule", "oneshot", "--output", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        assert calls and json.loads((out / "report.json").read_text())["settings"]["allocation"] == "toy"
+    finally:
+        tfprune.allocation.ALLOCATIONS.unregister("toy")
+    gone = CliRunner().invoke(main, ["prune", "--allocation", "toy", "--output", str(tmp_path / "o2")])
+    assert gone.exit_code == 2 and "Invalid value for '--allocation'" in gone.output and "'lamp'" in gone.output
+
+
+def test_a_run_too_short_for_the_schedule_is_a_one_line_error(tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(main, ["prune", "--schedule", "iterative", "--sparsity", "0.9", "--epochs", "1",
+                                       "--batch-size", "512", "--output", str(out), "--quiet"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("Error: --schedule iterative: ")
+    assert "--epochs" in result.output and "--batch-size" in result.output
+    assert "Traceback" not in result.output and not out.exists()

@@ -1,4 +1,4 @@
-"""Choices read from the registries when a command runs, not when it is defined.
+"""Options the commands share, choices read from the registries, and the start of a pruning run.
 
 Nothing here imports TensorFlow at import time: the registries (and TensorFlow, for the
 schedules) are read when a command runs or shows its help, so a method registered with
@@ -9,6 +9,10 @@ schedules) are read when a command runs or shows its help, so a method registere
 import importlib
 
 import click
+
+#: Quantization modes of ``tfprune export --quantize`` and ``--export-quantize``.
+QUANTIZE_CHOICES = ("none", "dynamic", "float16", "int8")
+
 
 class RegistryChoice(click.ParamType):
     """Like ``click.Choice``, but the choices come from ``names()`` (no arguments), called when
@@ -63,3 +67,100 @@ def score_names():
 def schedule_names():
     """Registered schedules (:data:`tfprune.schedules.SCHEDULES`)."""
     return attribute_of("tfprune.schedules", "SCHEDULES")().names()
+
+
+def options(*decorators):
+    """One decorator applying several click options, listed in the order they are given."""
+
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+def dataset_option(help="digits, mnist1d or a TFDS name prepared on disk."):
+    return click.option("--dataset", default="digits", show_default=True, help=help)
+
+
+def allocation_option(default, *names, **kwargs):
+    return click.option("--allocation", *names, type=RegistryChoice(allocation_names), default=default,
+                        show_default=default is not None,
+                        help=kwargs.pop("help", "How the sparsity is shared among layers (a registered allocation)."),
+                        **kwargs)
+
+
+def export_options(function):
+    """``--export PATH.tflite`` and ``--export-quantize``: export the stripped result as well."""
+    return options(
+        click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None,
+                     help="Also write the stripped model as a verified sparse .tflite file."),
+        click.option("--export-quantize", type=click.Choice(QUANTIZE_CHOICES), default="none", show_default=True,
+                     help="Quantization for --export (int8 calibrates on the training split)."),
+    )(function)
+
+
+def model_options(model_help):
+    """``--model``, ``--dataset``, ``--data-dir`` of the two pruning commands."""
+    return options(
+        click.option("--model", "model_path", type=click.Path(exists=True), default=None, help=model_help),
+        dataset_option(),
+        click.option("--data-dir", default=None, help="TFDS data folder."),
+    )
+
+
+def training_options(epochs_help):
+    """``--sparsity``, ``--epochs``, ``--batch-size`` of the two pruning commands."""
+    return options(
+        click.option("--sparsity", type=float, default=0.9, show_default=True,
+                     help="Overall fraction of weights removed."),
+        click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help=epochs_help),
+        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True),
+    )
+
+
+#: ``--seed``, ``--jit``, ``--output``, ``--quiet``, ``--export``, ``--export-quantize``.
+run_options = options(
+    click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--jit/--no-jit", default=False, show_default=True, help="Compile training with XLA."),
+    click.option("--output", type=click.Path(file_okay=False), default="tfprune-output", show_default=True),
+    click.option("--quiet", is_flag=True, help="No progress bars."),
+    export_options,
+)
+
+
+def start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed):
+    """Check ``--sparsity`` and ``--export`` (before any training), seed, load the data set."""
+    from tfprune import data
+    from tfprune._validate import check_sparsity
+    from tfprune.backend import tf
+    from tfprune.cli._output import check_export_path
+
+    check_sparsity(sparsity, "--sparsity")
+    check_export_path(export_path, output)
+    tf.keras.utils.set_random_seed(seed)
+    return data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
+
+
+def load_user_model(model_path, splits):
+    """The ``--model`` file, uncompiled; a clear error when its input shape does not fit ``splits``."""
+    from tfprune.saving import load_model
+
+    model = load_model(model_path, compile=False)
+    expected = tuple(model.input_shape[1:])
+    if expected != tuple(splits.input_shape):
+        raise ValueError(
+            f"--model {model_path!r} takes inputs of shape {expected}, but dataset "
+            f"{splits.name!r} has {tuple(splits.input_shape)}"
+        )
+    return model
+
+
+def user_or_default_model(model_path, splits, seed):
+    """The ``--model`` file, or a fresh built-in model for ``splits`` initialised with ``seed``."""
+    from tfprune.cli.models import default_model
+
+    if model_path:
+        return load_user_model(model_path, splits)
+    return default_model(splits.input_shape, splits.num_classes, seed=seed)

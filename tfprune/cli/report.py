@@ -1,16 +1,6 @@
-"""The output folder of a CLI run: stripped model, per-layer report (Markdown + JSON), PNG plot.
-
-Everything is written into a temporary folder first and moved into place file by file
-(each move atomic), so an interrupted run never leaves a half-written file behind.
-"""
+"""The plot of a CLI run's output folder (sparsity.png): per-layer sparsity and test accuracy."""
 
 import io
-import json
-import os
-import shutil
-import tempfile
-
-from tfprune.summary import format_summary
 
 
 def plot_png(summary, accuracy, title):
@@ -47,39 +37,3 @@ def plot_png(summary, accuracy, title):
     fig.savefig(buffer, format="png", dpi=110)
     plt.close(fig)
     return buffer.getvalue()
-
-
-def markdown(summary, accuracy, settings):
-    lines = ["# tfprune report", "", "## Settings", ""]
-    lines += [f"- {k}: {v}" for k, v in settings.items()]
-    lines += ["", "## Test accuracy", ""]
-    lines += [f"- {k}: {v:.4f}" for k, v in accuracy.items()]
-    lines += ["", "## Per-layer sparsity", "", "```", format_summary(summary), "```", ""]
-    if summary["collapsed"]:
-        lines += [f"Collapsed layers (no weight left): {', '.join(summary['collapsed'])}", ""]
-    return "\n".join(lines)
-
-
-def write_output(folder, model, summary, accuracy, settings, title):
-    """Write model.keras, report.md, report.json and sparsity.png into ``folder``."""
-    os.makedirs(folder, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".tfprune-", dir=folder)
-    try:
-        model.save(os.path.join(staging, "model.keras"))
-        files = {
-            "report.md": markdown(summary, accuracy, settings).encode(),
-            "report.json": json.dumps(
-                {"settings": settings, "accuracy": accuracy, "summary": summary}, indent=2, default=list
-            ).encode(),
-            "sparsity.png": plot_png(summary, accuracy, title),
-        }
-        for name, data in files.items():
-            with open(os.path.join(staging, name), "wb") as f:
-                f.write(data)
-        written = []
-        for name in ["model.keras", *files]:
-            os.replace(os.path.join(staging, name), os.path.join(folder, name))
-            written.append(os.path.join(folder, name))
-        return written
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
