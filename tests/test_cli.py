@@ -6,14 +6,16 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 import tfprune
+from tfprune.backend import keras
 from tfprune.cli import main
-from tfprune.cli.models import default_model
+from tfprune.cli.models import classification_loss, compile_for_classification, default_model
 from tfprune.cli.prune import schedule_for_run
 from tfprune.schedules import Gradual, Iterative, OneShot
 
@@ -118,7 +120,7 @@ def test_cli_schedules():
     assert iterative.total_steps <= 220
 
 
-# ------------------------------------------------------------------ start-up and choices
+# ------------------------------------------------------------------ start-up, choices, compile
 
 
 def test_version_is_one_line_and_help_imports_no_tensorflow():
@@ -203,3 +205,60 @@ def test_a_run_too_short_for_the_schedule_is_a_one_line_error(tmp_path):
     assert result.output.startswith("Error: --schedule iterative: ")
     assert "--epochs" in result.output and "--batch-size" in result.output
     assert "Traceback" not in result.output and not out.exists()
+
+
+def _mlp(softmax):
+    return keras.Sequential([
+        keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"),
+        keras.layers.Dense(10, activation="softmax" if softmax else None),
+    ])
+
+
+def test_compile_helper_fits_the_loss_to_the_head():
+    assert classification_loss(_mlp(softmax=False)).get_config()["from_logits"] is True
+    probabilities = compile_for_classification(_mlp(softmax=True))
+    assert isinstance(probabilities.loss, keras.losses.SparseCategoricalCrossentropy)
+    assert probabilities.loss.get_config()["from_logits"] is False
+    binary = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+    loss = classification_loss(binary)
+    assert isinstance(loss, keras.losses.BinaryCrossentropy) and loss.get_config()["from_logits"] is False
+    own = keras.losses.SparseCategoricalCrossentropy(from_logits=True, name="mine")
+    users = _mlp(softmax=False)
+    users.compile(optimizer="sgd", loss=own)
+    assert classification_loss(users) is own  # a compiled model keeps its own loss
+    assert compile_for_classification(_mlp(softmax=True), loss=own).loss is own
+
+
+def test_a_saved_compiled_model_keeps_its_loss(tmp_path):
+    from tfprune.cli._options import model_and_loss
+
+    model = _mlp(softmax=True)
+    model.compile(optimizer="sgd", loss=keras.losses.SparseCategoricalCrossentropy(name="users_loss"))
+    model.save(tmp_path / "m.keras")
+    splits = tfprune.data.load("digits")
+    _, loss = model_and_loss(str(tmp_path / "m.keras"), splits, seed=0)
+    assert loss.get_config()["name"] == "users_loss" and loss.get_config()["from_logits"] is False
+
+
+def test_prune_trains_a_softmax_model_on_the_right_loss(tmp_path):
+    splits = tfprune.data.load("digits")
+    logits, softmax = _mlp(softmax=False), _mlp(softmax=True)
+    compile_for_classification(logits).fit(splits.train, epochs=5, verbose=0)
+    softmax.set_weights(logits.get_weights())
+    accuracy = {}
+    for name, model in (("logits", logits), ("softmax", softmax)):
+        path = str(tmp_path / f"{name}.keras")
+        uncompiled = keras.models.clone_model(model)
+        uncompiled.set_weights(model.get_weights())
+        uncompiled.save(path)
+        out = tmp_path / name
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = CliRunner().invoke(main, ["prune", "--model", path, "--schedule", "oneshot", "--sparsity",
+                                               "0.5", "--epochs", "2", "--output", str(out), "--quiet"])
+        assert result.exit_code == 0, result.output
+        # tf_keras warns when a loss on logits is given the output of a softmax
+        assert not [w for w in caught if "from_logits=True" in str(w.message)], name
+        accuracy[name] = json.loads((out / "report.json").read_text())["accuracy"]["pruned"]
+    assert accuracy["logits"] > 0.8 and accuracy["softmax"] > 0.8, accuracy
+    assert abs(accuracy["logits"] - accuracy["softmax"]) <= 0.05, accuracy

@@ -144,10 +144,22 @@ def start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed
 
 
 def load_user_model(model_path, splits):
-    """The ``--model`` file, uncompiled; a clear error when its input shape does not fit ``splits``."""
+    """The ``--model`` file, loaded with its compiled loss if it has one; a clear error when its
+    input shape does not fit ``splits``."""
+    import logging
+
     from tfprune.saving import load_model
 
-    model = load_model(model_path, compile=False)
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)  # "Skipping variable loading for optimizer": the optimizer is replaced
+    try:
+        try:
+            model = load_model(model_path, compile=True)
+        except (ValueError, TypeError, KeyError, AttributeError):  # e.g. a custom loss not importable here
+            model = load_model(model_path, compile=False)
+    finally:
+        absl.setLevel(level)
     expected = tuple(model.input_shape[1:])
     if expected != tuple(splits.input_shape):
         raise ValueError(
@@ -157,10 +169,13 @@ def load_user_model(model_path, splits):
     return model
 
 
-def user_or_default_model(model_path, splits, seed):
-    """The ``--model`` file, or a fresh built-in model for ``splits`` initialised with ``seed``."""
-    from tfprune.cli.models import default_model
+def model_and_loss(model_path, splits, seed):
+    """The ``--model`` file or a fresh built-in model for ``splits``, and the loss to train it with
+    (:func:`tfprune.cli.models.classification_loss`)."""
+    from tfprune.cli.models import classification_loss, default_model
 
     if model_path:
-        return load_user_model(model_path, splits)
-    return default_model(splits.input_shape, splits.num_classes, seed=seed)
+        model = load_user_model(model_path, splits)
+    else:
+        model = default_model(splits.input_shape, splits.num_classes, seed=seed)
+    return model, classification_loss(model)

@@ -44,7 +44,8 @@ def _fitted_schedule(name, sparsity, epochs, steps_per_epoch, batch_size):
 
 
 @click.command("prune")
-@_options.model_options("A trained tf_keras model (.keras, .h5 or SavedModel). Default: train the built-in model.")
+@_options.model_options("A trained tf_keras model (.keras, .h5 or SavedModel); its compiled loss is kept. "
+                        "Default: train the built-in model.")
 @_options.allocation_option("lamp")
 @_options.training_options("Fine-tuning epochs (also dense training epochs for the built-in model).")
 @click.option("--schedule", type=_options.RegistryChoice(_options.schedule_names), default="gradual",
@@ -62,14 +63,15 @@ def prune_command(model_path, dataset, data_dir, allocation, sparsity, epochs, b
     splits = _options.start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed)
     steps_per_epoch = int(splits.train.cardinality().numpy())
     plan = _fitted_schedule(schedule, sparsity, epochs, steps_per_epoch, batch_size)
-    dense = compile_for_classification(_options.user_or_default_model(model_path, splits, seed))
+    dense, loss = _options.model_and_loss(model_path, splits, seed)
+    compile_for_classification(dense, loss=loss)
     if not model_path:
         fit(dense, splits, epochs, "dense training", quiet)
     dense_accuracy = float(dense.evaluate(splits.test, verbose=0)[1])
     pruned = compile_for_classification(tfprune.prune(dense, allocation=allocation, schedule=plan),
-                                        jit_compile=jit)
+                                        jit_compile=jit, loss=loss)
     fit(pruned, splits, epochs, f"pruning ({allocation})", quiet, callbacks=tfprune.callbacks(pruned))
-    stripped = compile_for_classification(tfprune.strip(pruned))
+    stripped = compile_for_classification(tfprune.strip(pruned), loss=loss)
     accuracy = {"dense": dense_accuracy, "pruned": float(stripped.evaluate(splits.test, verbose=0)[1])}
     settings = {
         "model": model_path or "built-in", "dataset": dataset, "allocation": allocation, "sparsity": sparsity,

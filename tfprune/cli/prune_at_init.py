@@ -44,8 +44,8 @@ def _pruned_at_init(model, sparsity, score, allocation, splits, **kwargs):
 
 
 @click.command("prune-at-init")
-@_options.model_options("An UNTRAINED tf_keras model (.keras, .h5 or SavedModel). Default: the built-in model, "
-                        "freshly initialised with --seed.")
+@_options.model_options("An UNTRAINED tf_keras model (.keras, .h5 or SavedModel); its compiled loss is kept. "
+                        "Default: the built-in model, freshly initialised with --seed.")
 @click.option("--score", type=_options.RegistryChoice(_options.score_names), default="snip", show_default=True,
               help="Saliency used to choose the mask before training (a registered scorer).")
 @_options.allocation_option("global")
@@ -68,30 +68,21 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
                           seed, jit, output, quiet, export_path, export_quantize):
     """Prune an untrained model at initialisation (masks frozen), train it, write model, report and plot."""
     import tfprune
-    from tfprune.backend import keras
     from tfprune.cli._output import finish
+    from tfprune.cli.models import compile_for_classification
     from tfprune.cli.progress import fit
-    from tfprune.scoring._common import output_activation
 
     splits = _options.start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed)
-    model = _options.user_or_default_model(model_path, splits, seed)
+    model, loss = _options.model_and_loss(model_path, splits, seed)
     pruned, info = _pruned_at_init(
         model, sparsity, score, allocation, splits, min_per_layer=min_per_layer, min_per_unit=min_per_unit,
         activation=activation, seed=seed,
         score_options=score_options(score, samples_per_class=samples_per_class, iterations=iterations),
     )
-    probabilities = output_activation(model) == "softmax"
-    pruned.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not probabilities),
-        metrics=["accuracy"],
-        jit_compile=jit,
-    )
+    compile_for_classification(pruned, learning_rate=learning_rate, jit_compile=jit, loss=loss)
     fit(pruned, splits, epochs, f"training ({score} at init)", quiet, callbacks=tfprune.callbacks(pruned))
     accuracy = {"pruned at init": float(pruned.evaluate(splits.test, verbose=0)[1])}
-    stripped = tfprune.strip(pruned)
-    stripped.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=not probabilities),
-                     metrics=["accuracy"])
+    stripped = compile_for_classification(tfprune.strip(pruned), loss=loss)
     report = info["report"]
     settings = {
         "model": model_path or "built-in", "dataset": dataset, "score": score, "allocation": allocation,

@@ -40,6 +40,7 @@ def _parse_range(text):
 def default_build(input_shape, num_classes):
     """The CLI's model family: Flatten -> Dense(units, relu) -> Dense(classes), tuned units and lr."""
     from tfprune.backend import keras
+    from tfprune.cli.models import compile_for_classification
 
     def build(hp):
         model = keras.Sequential(
@@ -50,18 +51,13 @@ def default_build(input_shape, num_classes):
                 keras.layers.Dense(num_classes),
             ]
         )
-        model.compile(
-            optimizer=keras.optimizers.Adam(hp.Choice("learning_rate", [1e-3, 3e-3, 1e-2])),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
-        return model
+        return compile_for_classification(model, learning_rate=hp.Choice("learning_rate", [1e-3, 3e-3, 1e-2]))
 
     return build
 
 
 @click.command("tune")
-@click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or a prepared TFDS name.")
+@_options.dataset_option()
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @click.option("--oracle", type=RegistryChoice(attribute_of("tfprune.tuning.tuner", "ORACLES")), default="random",
               show_default=True)
@@ -78,8 +74,8 @@ def default_build(input_shape, num_classes):
               help="How the size is measured: sparse-storage estimate or exported TFLite file.")
 @click.option("--sparsity", "sparsity_spec", default="0.5,0.95", show_default=True,
               help="Target sparsity: a number or a range 'low,high'.")
-@click.option("--allocation", "allocations", multiple=True, type=RegistryChoice(_options.allocation_names),
-              help="Allocations to search (repeatable; default: all registered).")
+@_options.allocation_option(None, "allocations", multiple=True,
+                            help="Allocations to search (repeatable; default: all registered).")
 @click.option("--schedule", "schedules", multiple=True, type=RegistryChoice(_schedule_names),
               help="Schedules to search (repeatable; default: oneshot, gradual, iterative).")
 @click.option("--score", "scores", multiple=True, type=RegistryChoice(_options.score_names),
