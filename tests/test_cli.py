@@ -92,7 +92,21 @@ def test_prune_with_export_writes_a_verified_sparse_tflite(tmp_path):
     tflite = (out / "model.tflite").read_bytes()
     dense_keras_bytes = os.path.getsize(out / "model.keras")
     assert 0 < len(tflite) < dense_keras_bytes
-    assert "top-1" in result.output or "agreement" in result.output
+    # The export report (ExportResult.report()), line by line.
+    lines = result.output.splitlines()
+    stripped = tfprune.load_model(str(out / "model.keras"))
+    weights = [w.numpy() for w in stripped.trainable_weights]
+    size, nonzeros = sum(w.size for w in weights), sum(int(np.count_nonzero(w)) for w in weights)
+    header = (f"{out / 'model.tflite'}: sparse float32, model sparsity {1 - nonzeros / size:.1%} "
+              f"({nonzeros}/{size} non-zero weights)")
+    assert header in lines
+    checks = [re.fullmatch(r"  (\S+)\s*: max abs error (\S+), top-1 agreement (\d+\.\d\d)%", line) for line in lines]
+    checks = [m for m in checks if m]
+    assert checks and all(float(m.group(2)) < 1e-3 and float(m.group(3)) >= 99.0 for m in checks)
+    test_samples = len(tfprune.data.load("digits").numpy("test")[0])
+    assert f"  verified on {test_samples} samples from verify_data" in lines
+    assert any(line.startswith("  zeros kept in 4/4 kernels; natively sparse kernels (no DENSIFY): ") for line in lines)
+    assert not any("could not run" in line for line in lines)
 
 
 def test_export_path_in_missing_folder_fails_before_training(tmp_path):
