@@ -34,7 +34,7 @@ from tfprune.at_init import prune_at_init
 from tfprune.collapse import CollapseWarning
 from tfprune.backend import keras, tf
 from tfprune.io import write_bytes
-from tfprune.models import default_model
+from tfprune.cli.models import default_model
 from tfprune.scoring.synflow import SynFlowScorer
 
 METHODS = ("random", "magnitude", "snip", "grasp", "synflow", "sbp-si")

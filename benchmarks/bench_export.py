@@ -6,7 +6,7 @@ Two models, each pruned with TF-MOT to 80/90/95% and exported with ``tfprune.exp
   (ZeroPadding2D + 3x3 stride-2 conv on 3 channels, depthwise 3x3 + 1x1 pointwise blocks,
   global average pooling), 96x96x3 inputs (digits upscaled), 1x1 convs pruned with TF-MOT's
   ``PruneForLatencyOnXNNPack`` policy;
-* ``digits``: the built-in digits CNN (``tfprune.models.default_model``), all kernels pruned
+* ``digits``: the built-in digits CNN (``tfprune.cli.models.default_model``), all kernels pruned
   unstructured; and the same CNN with only its Dense layers pruned in blocks
   (``prune_for_latency(..., "fully_connected")``: 4x1 blocks for float, 16x1 for int8).
 
@@ -117,7 +117,7 @@ def _accuracy(model, x, y):
 
 def run(sparsities, runs, epochs_mobilenet, epochs_digits):
     from tfprune import data
-    from tfprune.models import default_model
+    from tfprune.cli.models import default_model
 
     splits = data.load("digits", seed=0)
     (x, y), (xt, yt) = splits.numpy("train"), splits.numpy("test")

@@ -21,7 +21,7 @@ from _report import machine, update_section
 import tfprune
 from tfprune import data
 from tfprune.backend import keras, tfmot
-from tfprune.models import compile_for_classification, default_model
+from tfprune.cli.models import compile_for_classification, default_model
 from tfprune.schedules import Gradual
 
 SPARSITY = 0.9

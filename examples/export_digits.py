@@ -19,7 +19,7 @@ import tfprune
 from tfprune import data
 from tfprune.backend import keras, tfmot
 from tfprune.export import measure_latency, prune_for_latency, to_tflite
-from tfprune.models import compile_for_classification, default_model
+from tfprune.cli.models import compile_for_classification, default_model
 
 OUT = "export-digits"
 EPOCHS = 10

@@ -5,7 +5,7 @@
 
 import tfprune  # first: tf.keras -> tf_keras
 from tfprune import data
-from tfprune.models import compile_for_classification, default_model
+from tfprune.cli.models import compile_for_classification, default_model
 from tfprune.schedules import Gradual
 
 splits = data.load("digits")

@@ -16,7 +16,7 @@ from tfprune.allocation import budget
 from tfprune.at_init import prune_at_init
 from tfprune.collapse import CollapseWarning, collapse_report, is_connected
 from tfprune.score_masks import select_masks
-from tfprune.at_init_cli import prune_at_init_command
+from tfprune.cli.prune_at_init import prune_at_init_command
 from tfprune.backend import PruneLowMagnitude, keras
 from tfprune.scoring import synflow as synflow_mod
 

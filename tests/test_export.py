@@ -24,7 +24,7 @@ from tfprune.export import (
     weight_tensors,
     xnnpack_sparse_path,
 )
-from tfprune.export.cli import export_after_prune, export_command
+from tfprune.cli.export import export_after_prune, export_command
 from tfprune.export.flatbuffer import decode_sparse
 
 # ---------------------------------------------------------------- data and models (trained once)
@@ -61,7 +61,7 @@ def _mlp(hidden=128):
 @pytest.fixture(scope="session")
 def cnn(digits):
     """The built-in digits CNN, pruned unstructured to 80% (all conv and dense kernels)."""
-    from tfprune.models import default_model
+    from tfprune.cli.models import default_model
 
     keras.utils.set_random_seed(0)
     epochs = 12
@@ -300,7 +300,7 @@ def test_fully_connected_plan_blocks_every_dense_layer():
 
 
 def test_explain_xnnpack_gives_reasons_for_models_that_do_not_qualify(cnn):
-    from tfprune.models import default_model
+    from tfprune.cli.models import default_model
 
     reasons = explain_xnnpack(default_model((8, 8, 1), 10))
     assert any("3x3" in r and "3 input channels" in r for r in reasons)

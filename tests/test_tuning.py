@@ -25,7 +25,7 @@ from tfprune.tuning import (
     estimate_size_bytes,
     pareto,
 )
-from tfprune.tuning.cli import tune_command
+from tfprune.cli.tune import tune_command
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

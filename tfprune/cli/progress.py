@@ -1,4 +1,4 @@
-"""A tqdm progress bar for tf_keras ``fit`` (tqdm's own Keras callback targets Keras 3)."""
+"""A tqdm progress bar for tf_keras ``fit`` (tqdm's own Keras callback targets Keras 3), and ``fit`` with it."""
 
 from tqdm.auto import tqdm
 
@@ -24,3 +24,9 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self._bar.close()
+
+
+def fit(model, splits, epochs, description, quiet=False, callbacks=()):
+    """``model.fit`` on ``splits.train`` (validated on ``splits.validation``) with one progress bar."""
+    return model.fit(splits.train, validation_data=splits.validation, epochs=epochs, verbose=0,
+                     callbacks=[*callbacks, EpochProgress(description, disable=quiet)])

@@ -1,18 +1,16 @@
 """``tfprune export``: a saved Keras model to a verified, sparse ``.tflite`` file.
 
-The command is ``export_command``; ``tfprune/cli.py`` registers it in the ``tfprune`` group.
-``export_options`` and ``export_after_prune`` give ``tfprune prune`` its ``--export`` option.
+``export_after_prune`` is what ``--export`` of ``tfprune prune`` and ``tfprune prune-at-init``
+runs (the options are in :mod:`tfprune.cli._options`).
 """
 
 import os
 import warnings
 
 import click
-import numpy as np
 
-from tfprune.cli_errors import clean_errors
-
-QUANTIZE_CHOICES = ("none", "dynamic", "float16", "int8")
+from tfprune.cli._errors import clean_errors
+from tfprune.cli._options import QUANTIZE_CHOICES
 
 
 def _quantize(value):
@@ -22,6 +20,8 @@ def _quantize(value):
 def load_inputs(name, split="train", data_dir=None):
     """Inputs ``x`` of a data set (``digits``, ``mnist1d``, a TFDS name) or of a ``.npy`` file."""
     if name.endswith(".npy"):
+        import numpy as np
+
         if not os.path.isfile(name):
             raise ValueError(f"{name!r}: no such .npy file")
         return np.load(name)
@@ -66,17 +66,6 @@ def export_command(model_path, output, quantize, representative_dataset, data_di
         result = to_tflite(model, output, sparse=sparse, quantize=_quantize(quantize), representative_data=rep,
                            verify_data=verify, integer_io=integer_io, strict=strict)
     click.echo(result.report())
-
-
-def export_options(function):
-    """Add ``--export PATH.tflite`` and ``--export-quantize`` to a click command (``tfprune prune``)."""
-    function = click.option(
-        "--export-quantize", type=click.Choice(QUANTIZE_CHOICES), default="none", show_default=True,
-        help="Quantization for --export (int8 calibrates on the training split).")(function)
-    function = click.option(
-        "--export", "export_path", type=click.Path(dir_okay=False), default=None,
-        help="Also write the stripped model as a verified sparse .tflite file.")(function)
-    return function
 
 
 def export_after_prune(model, export_path, export_quantize, splits):

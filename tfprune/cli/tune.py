@@ -3,8 +3,7 @@
 Writes into ``--output``: ``search/`` (the Keras Tuner project: trials, checkpoints; resumed
 when run again without ``--overwrite``), ``pareto.md`` + ``pareto.png`` (accuracy-sparsity
 front), ``best_model.keras`` (the best feasible trial's model, stripped of the pruning
-wrappers) and ``best.json``; all written atomically. The lead registers :data:`tune_command`
-in the main ``tfprune`` click group.
+wrappers) and ``best.json``; all written atomically.
 
 Distributed: run the same command as a chief and workers with ``KERASTUNER_TUNER_ID``,
 ``KERASTUNER_ORACLE_IP`` and ``KERASTUNER_ORACLE_PORT`` set (a shared ``--output`` folder);
@@ -16,10 +15,13 @@ import os
 
 import click
 
-from tfprune.allocation import ALLOCATIONS
-from tfprune.tuning.hypermodel import DEFAULT_SCHEDULES, SCHEDULES
-from tfprune.tuning.objectives import SIZE_METHODS
-from tfprune.tuning.tuner import ORACLES
+from tfprune.cli import _options
+from tfprune.cli._options import RegistryChoice, attribute_of
+
+
+def _schedule_names():
+    """Registered schedules plus ``at_init`` (pruning at initialisation, masks frozen)."""
+    return [*_options.schedule_names(), "at_init"]
 
 
 def _parse_range(text):
@@ -38,6 +40,7 @@ def _parse_range(text):
 def default_build(input_shape, num_classes):
     """The CLI's model family: Flatten -> Dense(units, relu) -> Dense(classes), tuned units and lr."""
     from tfprune.backend import keras
+    from tfprune.cli.models import compile_for_classification
 
     def build(hp):
         model = keras.Sequential(
@@ -48,20 +51,16 @@ def default_build(input_shape, num_classes):
                 keras.layers.Dense(num_classes),
             ]
         )
-        model.compile(
-            optimizer=keras.optimizers.Adam(hp.Choice("learning_rate", [1e-3, 3e-3, 1e-2])),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            metrics=["accuracy"],
-        )
-        return model
+        return compile_for_classification(model, learning_rate=hp.Choice("learning_rate", [1e-3, 3e-3, 1e-2]))
 
     return build
 
 
 @click.command("tune")
-@click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or a prepared TFDS name.")
+@_options.dataset_option()
 @click.option("--output", "-o", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@click.option("--oracle", type=click.Choice(ORACLES), default="random", show_default=True)
+@click.option("--oracle", type=RegistryChoice(attribute_of("tfprune.tuning.tuner", "ORACLES")), default="random",
+              show_default=True)
 @click.option("--max-trials", type=click.IntRange(min=1), default=8, show_default=True,
               help="Trials to run (for hyperband: a cap).")
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True,
@@ -70,15 +69,16 @@ def default_build(input_shape, num_classes):
               help="Constraint: best accuracy among trials at least this sparse.")
 @click.option("--max-size-kb", type=click.FloatRange(0, min_open=True), default=None,
               help="Constraint: best accuracy among trials at most this size (KB = 1024 bytes).")
-@click.option("--size", "size_method", type=click.Choice(SIZE_METHODS), default="estimate", show_default=True,
+@click.option("--size", "size_method", type=RegistryChoice(attribute_of("tfprune.tuning.objectives", "SIZE_METHODS")),
+              default="estimate", show_default=True,
               help="How the size is measured: sparse-storage estimate or exported TFLite file.")
 @click.option("--sparsity", "sparsity_spec", default="0.5,0.95", show_default=True,
               help="Target sparsity: a number or a range 'low,high'.")
-@click.option("--allocation", "allocations", multiple=True, type=click.Choice(sorted(ALLOCATIONS)),
-              help="Allocations to search (repeatable; default: all).")
-@click.option("--schedule", "schedules", multiple=True, type=click.Choice(SCHEDULES),
+@_options.allocation_option(None, "allocations", multiple=True,
+                            help="Allocations to search (repeatable; default: all registered).")
+@click.option("--schedule", "schedules", multiple=True, type=RegistryChoice(_schedule_names),
               help="Schedules to search (repeatable; default: oneshot, gradual, iterative).")
-@click.option("--score", "scores", multiple=True,
+@click.option("--score", "scores", multiple=True, type=RegistryChoice(_options.score_names),
               help="With --schedule at_init: at-initialisation scores to search (repeatable; default: snip, "
                    "synflow, magnitude).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
@@ -92,6 +92,7 @@ def tune_command(dataset, output, oracle, max_trials, epochs, min_sparsity, max_
     from tfprune import data as data_module
     from tfprune.io import atomic_path, write_text
     from tfprune.tuning import PruningHyperModel, PruningTuner
+    from tfprune.tuning.hypermodel import DEFAULT_SCHEDULES
     from tfprune.tuning.tuner import _has_chief_oracle, _is_chief
 
     try:
@@ -99,7 +100,7 @@ def tune_command(dataset, output, oracle, max_trials, epochs, min_sparsity, max_
         hypermodel = PruningHyperModel(
             default_build(splits.input_shape, splits.num_classes),
             sparsity=_parse_range(sparsity_spec),
-            allocation=list(allocations) or sorted(ALLOCATIONS),
+            allocation=list(allocations) or sorted(_options.allocation_names()),
             schedule=list(schedules) or list(DEFAULT_SCHEDULES),
             **({"score": list(scores)} if scores else {}),
         )

@@ -33,11 +33,34 @@ def default_model(input_shape, num_classes, seed=0):
     return keras.Sequential(layers, name="tfprune_default")
 
 
-def compile_for_classification(model, learning_rate=1e-3, jit_compile=False):
-    """Compile with Adam and sparse categorical cross-entropy on logits, reporting accuracy."""
+def classification_loss(model):
+    """The loss to train ``model`` with on integer class labels.
+
+    The model's own compiled loss when it has one (a ``--model`` file saved after
+    ``compile``); otherwise cross-entropy fitted to the output layer
+    (:func:`tfprune.scoring._common.output_activation`): on probabilities for a softmax or
+    sigmoid head (binary cross-entropy for a single sigmoid unit), on logits otherwise.
+    """
+    from tfprune.scoring._common import output_activation
+
+    loss = getattr(model, "loss", None)
+    if loss is not None:
+        return loss
+    activation = output_activation(model)
+    if activation == "sigmoid" and model.outputs[0].shape[-1] == 1:
+        return keras.losses.BinaryCrossentropy(from_logits=False)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=activation not in ("softmax", "sigmoid"))
+
+
+def compile_for_classification(model, learning_rate=1e-3, jit_compile=False, loss=None):
+    """Compile with Adam, ``loss`` (default: :func:`classification_loss` of ``model``) and accuracy.
+
+    The one way the command line compiles: pass the loss found for the dense model to compile
+    its pruned and stripped copies the same way.
+    """
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=classification_loss(model) if loss is None else loss,
         metrics=["accuracy"],
         jit_compile=jit_compile,
     )

@@ -1,0 +1,181 @@
+"""Options the commands share, choices read from the registries, and the start of a pruning run.
+
+Nothing here imports TensorFlow at import time: the registries (and TensorFlow, for the
+schedules) are read when a command runs or shows its help, so a method registered with
+``tfprune.allocation.register(...)``, ``tfprune.scoring.register(...)`` or
+``tfprune.schedules.register(...)`` before the command runs is one of its choices.
+"""
+
+import importlib
+
+import click
+
+#: Quantization modes of ``tfprune export --quantize`` and ``--export-quantize``.
+QUANTIZE_CHOICES = ("none", "dynamic", "float16", "int8")
+
+
+class RegistryChoice(click.ParamType):
+    """Like ``click.Choice``, but the choices come from ``names()`` (no arguments), called when
+    a value is checked or the help is shown -- not when the command is defined."""
+
+    name = "choice"
+
+    def __init__(self, names):
+        self.names = names
+
+    def choices(self):
+        return [str(name) for name in self.names()]
+
+    def get_metavar(self, param, ctx=None):
+        return "[" + "|".join(self.choices()) + "]"
+
+    def convert(self, value, param, ctx):
+        choices = self.choices()
+        if value in choices:
+            return value
+        self.fail(f"{value!r} is not one of {', '.join(map(repr, choices))}.", param, ctx)
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(c) for c in self.choices() if c.startswith(incomplete)]
+
+    def __repr__(self):
+        return f"RegistryChoice({getattr(self.names, '__name__', self.names)!r})"
+
+
+def attribute_of(module, attribute):
+    """A function returning ``module.attribute``, imported when called (lazy choices)."""
+
+    def read():
+        return getattr(importlib.import_module(module), attribute)
+
+    read.__name__ = f"{module}.{attribute}"
+    return read
+
+
+def allocation_names():
+    """Registered allocations (:data:`tfprune.allocation.ALLOCATIONS`)."""
+    return attribute_of("tfprune.allocation", "ALLOCATIONS")().names()
+
+
+def score_names():
+    """Registered at-initialisation scorers (:data:`tfprune.scoring.SCORERS`)."""
+    return attribute_of("tfprune.scoring", "SCORERS")().names()
+
+
+def schedule_names():
+    """Registered schedules (:data:`tfprune.schedules.SCHEDULES`)."""
+    return attribute_of("tfprune.schedules", "SCHEDULES")().names()
+
+
+def options(*decorators):
+    """One decorator applying several click options, listed in the order they are given."""
+
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return apply
+
+
+def dataset_option(help="digits, mnist1d or a TFDS name prepared on disk."):
+    return click.option("--dataset", default="digits", show_default=True, help=help)
+
+
+def allocation_option(default, *names, **kwargs):
+    return click.option("--allocation", *names, type=RegistryChoice(allocation_names), default=default,
+                        show_default=default is not None,
+                        help=kwargs.pop("help", "How the sparsity is shared among layers (a registered allocation)."),
+                        **kwargs)
+
+
+def export_options(function):
+    """``--export PATH.tflite`` and ``--export-quantize``: export the stripped result as well."""
+    return options(
+        click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None,
+                     help="Also write the stripped model as a verified sparse .tflite file."),
+        click.option("--export-quantize", type=click.Choice(QUANTIZE_CHOICES), default="none", show_default=True,
+                     help="Quantization for --export (int8 calibrates on the training split)."),
+    )(function)
+
+
+def model_options(model_help):
+    """``--model``, ``--dataset``, ``--data-dir`` of the two pruning commands."""
+    return options(
+        click.option("--model", "model_path", type=click.Path(exists=True), default=None, help=model_help),
+        dataset_option(),
+        click.option("--data-dir", default=None, help="TFDS data folder."),
+    )
+
+
+def training_options(epochs_help):
+    """``--sparsity``, ``--epochs``, ``--batch-size`` of the two pruning commands."""
+    return options(
+        click.option("--sparsity", type=float, default=0.9, show_default=True,
+                     help="Overall fraction of weights removed."),
+        click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True, help=epochs_help),
+        click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True),
+    )
+
+
+#: ``--seed``, ``--jit``, ``--output``, ``--quiet``, ``--export``, ``--export-quantize``.
+run_options = options(
+    click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--jit/--no-jit", default=False, show_default=True, help="Compile training with XLA."),
+    click.option("--output", type=click.Path(file_okay=False), default="tfprune-output", show_default=True),
+    click.option("--quiet", is_flag=True, help="No progress bars."),
+    export_options,
+)
+
+
+def start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed):
+    """Check ``--sparsity`` and ``--export`` (before any training), seed, load the data set."""
+    from tfprune import data
+    from tfprune._validate import check_sparsity
+    from tfprune.backend import tf
+    from tfprune.cli._output import check_export_path
+
+    check_sparsity(sparsity, "--sparsity")
+    check_export_path(export_path, output)
+    tf.keras.utils.set_random_seed(seed)
+    return data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
+
+
+def load_user_model(model_path, splits):
+    """The ``--model`` file, loaded with its compiled loss if it has one; a clear error when its
+    input shape does not fit ``splits``."""
+    import logging
+
+    from tfprune.saving import load_model
+
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)  # "Skipping variable loading for optimizer": the optimizer is replaced
+    try:
+        try:
+            model = load_model(model_path, compile=True)
+        except (ValueError, TypeError, KeyError, AttributeError):  # e.g. a custom loss not importable here
+            model = load_model(model_path, compile=False)
+    finally:
+        absl.setLevel(level)
+    expected = tuple(model.input_shape[1:])
+    if expected != tuple(splits.input_shape):
+        raise ValueError(
+            f"--model {model_path!r} takes inputs of shape {expected}, but dataset "
+            f"{splits.name!r} has {tuple(splits.input_shape)}"
+        )
+    return model
+
+
+def model_and_loss(model_path, splits, seed):
+    """The ``--model`` file or a fresh built-in model for ``splits``, and the loss to train it with
+    (:func:`tfprune.cli.models.classification_loss`)."""
+    from tfprune.cli.models import classification_loss, default_model
+
+    if model_path:
+        model = load_user_model(model_path, splits)
+    else:
+        model = default_model(splits.input_shape, splits.num_classes, seed=seed)
+    return model, classification_loss(model)

@@ -1,0 +1,101 @@
+"""The ``tfprune`` command group: lazy subcommands, ``--version``, ``--verbose``, a quiet start.
+
+``tfprune --help`` and ``tfprune --version`` import no TensorFlow: the group knows its
+subcommands by module name and imports one only when it is asked for (the command modules
+themselves import TensorFlow inside their functions). Before a subcommand runs, the group
+imports TensorFlow with file descriptor 2 pointed at ``/dev/null``, which hides the lines its
+C++ runtime prints while it starts (``WARNING: All log messages before absl::InitializeLog()``,
+oneDNN, CUDA driver and ``cuInit`` notices, CPU feature hints) -- ``TF_CPP_MIN_LOG_LEVEL``
+cannot, since they are written before the log level is read. ``tfprune --verbose ...`` shows them.
+"""
+
+import contextlib
+import importlib
+import os
+import sys
+
+import click
+
+from tfprune._version import __version__
+
+#: Subcommand name -> (module, attribute); imported on first use.
+COMMANDS = {
+    "prune": ("tfprune.cli.prune", "prune_command"),
+    "prune-at-init": ("tfprune.cli.prune_at_init", "prune_at_init_command"),
+    "export": ("tfprune.cli.export", "export_command"),
+    "tune": ("tfprune.cli.tune", "tune_command"),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported when asked for, not when the group is."""
+
+    def __init__(self, *args, lazy_subcommands=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_subcommands = dict(lazy_subcommands or {})
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_subcommands))
+
+    def get_command(self, ctx, cmd_name):
+        if cmd_name in self.lazy_subcommands and cmd_name not in self.commands:
+            module, attribute = self.lazy_subcommands[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{module}:{attribute} is not a click command")
+            self.add_command(command, cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Point file descriptor 2 at /dev/null for the duration (C++ code writes there directly,
+    whatever ``sys.stderr`` is); does nothing when descriptor 2 cannot be duplicated."""
+    for stream in (sys.stderr, sys.__stderr__):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    try:
+        saved = os.dup(2)
+    except OSError:
+        saved = None
+    if saved is None:
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+        finally:
+            os.close(devnull)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def start_tensorflow(verbose=False):
+    """Import TensorFlow, tf_keras and TF-MOT (through :mod:`tfprune.backend`) and start its
+    devices, hiding their C++ start-up lines unless ``verbose``."""
+    if verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "0")
+        importlib.import_module("tfprune.backend")
+        return
+    with _stderr_silenced():
+        backend = importlib.import_module("tfprune.backend")
+        backend.tf.config.list_physical_devices()  # the CUDA platform (cuInit) starts here
+
+
+@click.group(cls=LazyGroup, lazy_subcommands=COMMANDS)
+@click.version_option(__version__, "--version", prog_name="tfprune", message="%(prog)s %(version)s",
+                      help="Show the version and exit.")
+@click.option("--verbose", is_flag=True, help="Show TensorFlow's start-up messages (hidden by default).")
+@click.pass_context
+def main(ctx, verbose):
+    """tfprune: layer-adaptive and at-initialisation pruning for Keras models."""
+    if not ctx.resilient_parsing:
+        start_tensorflow(verbose)
+
+
+__all__ = ["main", "LazyGroup", "start_tensorflow", "COMMANDS"]
