@@ -15,7 +15,6 @@ from tfprune.schedules import Gradual
 # ----------------------------------------------------------------------------- toy methods
 
 
-@allocation.register("toy-first-dense", uses_values=False)
 def first_dense(weights, sparsity):
     """Toy: the first weight dense, the others share the rest of the budget evenly."""
     sizes = budget.sizes_of(weights)
@@ -30,7 +29,6 @@ def first_dense(weights, sparsity):
     return budget.to_sparsity(keep, sizes)
 
 
-@scoring.register("toy-row-index", needs_data=False)
 def row_index_scores(model, data=None, *, exclude=None):
     """Toy: later rows score higher (data-free, deterministic)."""
     return {k: np.broadcast_to(np.arange(w.shape[0], dtype=np.float64).reshape((-1,) + (1,) * (w.ndim - 1)),
@@ -39,14 +37,17 @@ def row_index_scores(model, data=None, *, exclude=None):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _unregister_toys():
+def _toys():
+    """The toy methods are registered while this module's tests run (one registration each)."""
+    allocation.register("toy-first-dense", first_dense, uses_values=False)
+    scoring.register("toy-row-index", row_index_scores, needs_data=False)
     yield
     allocation.ALLOCATIONS.unregister("toy-first-dense")
     scoring.SCORERS.unregister("toy-row-index")
 
 
-ALLOCATION_NAMES = list(allocation.ALLOCATIONS)
-SCORER_NAMES = list(scoring.SCORERS)
+ALLOCATION_NAMES = [*allocation.ALLOCATIONS, "toy-first-dense"]
+SCORER_NAMES = [*scoring.SCORERS, "toy-row-index"]
 
 
 def cnn():

@@ -8,6 +8,7 @@ whether any input-output path survives (:func:`is_connected`).
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class CollapseWarning(UserWarning):
     """A pruned-at-init model has an empty layer or no path left from input to output."""
 
 
-def is_connected(model):
+def is_connected(model: Any) -> bool | None:
     """True when some input still reaches the output through non-zero weights; None if unknown.
 
     Works on a float64 clone: every kernel as |w| (masked, for a wrapped model), biases, BN
@@ -60,7 +61,7 @@ def is_connected(model):
     return any(bool(tf.reduce_any(tf.not_equal(g, 0.0))) for g in grads)
 
 
-def collapse_report(model, exclude=None):
+def collapse_report(model: Any, exclude: Any = None) -> dict:
     """Which layers and output units a (pruned) model has lost, and whether it is still connected.
 
     Returns ``{"collapsed": [layer paths with no non-zero weight], "dead_units": {name:

@@ -7,6 +7,10 @@
 * :class:`SparsitySummaries` (TensorBoard, per-layer sparsity) when ``log_dir`` is given.
 """
 
+from __future__ import annotations
+
+from typing import Any, Callable
+
 import numpy as np
 
 from tfprune import allocation as allocations
@@ -159,7 +163,7 @@ class SparsitySummaries(keras.callbacks.Callback):
             self._writer = None
 
 
-def callbacks(model, log_dir=None, allocation=None):
+def callbacks(model: Any, log_dir: str | None = None, allocation: str | Callable | None = None) -> list:
     """Every callback ``model.fit`` needs to prune ``model`` as planned.
 
     Args:

@@ -18,6 +18,8 @@ the graph looks the step up in that table, so Python and graph agree by construc
 ``tf.Variable``.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
 
@@ -51,7 +53,7 @@ def _check_fraction(value, argument):
 class Schedule(pruning_schedule.PruningSchedule):
     """Base class: a finite table of (step, overall sparsity) pruning events."""
 
-    def __init__(self, sparsity):
+    def __init__(self, sparsity: float):
         self.sparsity = check_sparsity(sparsity)
         self._table = None
 
@@ -65,10 +67,10 @@ class Schedule(pruning_schedule.PruningSchedule):
             self._table = self._events()
         return self._table
 
-    def pruning_steps(self):
+    def pruning_steps(self) -> list[int]:
         return [step for step, _ in self.events]
 
-    def sparsity_at(self, step):
+    def sparsity_at(self, step: int) -> float:
         """Overall sparsity after the last pruning event at or before ``step`` (0 before any)."""
         current = 0.0
         for event_step, value in self.events:
@@ -110,7 +112,7 @@ class OneShot(Schedule):
         return []
 
     @classmethod
-    def for_run(cls, sparsity, total_steps, end_fraction=1.0, **params):
+    def for_run(cls, sparsity: float, total_steps: int, end_fraction: float = 1.0, **params) -> "OneShot":
         """Prune before training: the run's length does not matter."""
         check_int(total_steps, "total_steps", 1)
         return cls(sparsity)
@@ -120,7 +122,8 @@ class OneShot(Schedule):
 class Gradual(Schedule):
     """Polynomial (cubic by default) ramp from ``initial_sparsity`` to ``sparsity``."""
 
-    def __init__(self, sparsity, end_step, begin_step=1, frequency=100, power=3, initial_sparsity=0.0):
+    def __init__(self, sparsity: float, end_step: int, begin_step: int = 1, frequency: int = 100,
+                 power: float = 3, initial_sparsity: float = 0.0):
         super().__init__(sparsity)
         self.begin_step = _check_step(begin_step, "begin_step", 1)
         self.end_step = _check_step(end_step, "end_step", self.begin_step)
@@ -135,7 +138,7 @@ class Gradual(Schedule):
             )
 
     @classmethod
-    def for_run(cls, sparsity, total_steps, end_fraction=2 / 3, power=3):
+    def for_run(cls, sparsity: float, total_steps: int, end_fraction: float = 2 / 3, power: float = 3) -> "Gradual":
         """The ramp over the first ``end_fraction`` of ``total_steps``, about ten pruning events:
         ``end_step = max(1, round(end_fraction * total_steps))``,
         ``frequency = max(1, ceil(end_step / 10))``."""
@@ -171,7 +174,8 @@ class Gradual(Schedule):
 class Iterative(Schedule):
     """Rounds that each remove ``rate`` of the remaining weights, with retraining between."""
 
-    def __init__(self, sparsity, steps_per_round, rate=0.2, begin_step=1, rewind_step=None):
+    def __init__(self, sparsity: float, steps_per_round: int, rate: float = 0.2, begin_step: int = 1,
+                 rewind_step: int | None = None):
         super().__init__(sparsity)
         self.steps_per_round = _check_step(steps_per_round, "steps_per_round", 1)
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 < rate < 1.0:
@@ -194,7 +198,8 @@ class Iterative(Schedule):
         return max(1, math.ceil(math.log(1.0 - self.sparsity) / math.log(1.0 - self.rate) - 1e-9))
 
     @classmethod
-    def for_run(cls, sparsity, total_steps, end_fraction=1.0, rate=0.2, rewind_step=None):
+    def for_run(cls, sparsity: float, total_steps: int, end_fraction: float = 1.0, rate: float = 0.2,
+                rewind_step: int | None = None) -> "Iterative":
         """Rounds spread evenly over the first ``end_fraction`` of ``total_steps``:
         ``steps_per_round = floor(end_fraction * total_steps / rounds)``; raises
         :class:`ScheduleTooShort` when the last round would fall after ``total_steps``."""
@@ -284,6 +289,7 @@ class LayerSchedule(pruning_schedule.PruningSchedule, tf.Module):
     def for_weight(self, index):
         """The ``(step) -> (should_prune, sparsity)`` schedule of the layer's weight ``index``."""
 
+        @tf.autograph.experimental.do_not_convert  # plain TF ops; no Python control flow to convert
         def schedule(step):
             should_prune, overall = self.schedule(step)
             return should_prune, self.sparsity_of(index, overall)

@@ -26,6 +26,8 @@ checks the actual connectivity.
 
 from __future__ import annotations
 
+from typing import Any, Callable, Mapping
+
 import numpy as np
 
 from tfprune import allocation as allocations
@@ -94,8 +96,10 @@ def _fixed_counts(allocation, priority, sparsity, overrides):
     return masks_mod.keep_counts(per_layer, sizes)
 
 
-def select_masks(scores, sparsity, allocation="global", *, prune_largest=False, overrides=None,
-                 min_per_layer=0, min_per_unit=0, output_axes=None):
+def select_masks(scores: Mapping[str, Any], sparsity: float, allocation: str | Callable = "global", *,
+                 prune_largest: bool = False, overrides: Mapping[str, float] | None = None,
+                 min_per_layer: int = 0, min_per_unit: int = 0,
+                 output_axes: Mapping[str, int | None] | None = None) -> dict[str, np.ndarray]:
     """Masks ``{key: float32 0/1}`` keeping exactly ``survivors(N, sparsity)`` weights.
 
     Args:
