@@ -178,3 +178,16 @@ def test_register_refuses_taken_names_and_unknown_facts():
         allocation.register("x", first_dense, needs_data=True)
     with pytest.raises(TypeError, match="expected a callable"):
         scoring.register("y", 3)
+
+
+def test_registered_methods_are_command_line_choices():
+    from tfprune.cli.prune import prune_command
+    from tfprune.cli.prune_at_init import prune_at_init_command
+
+    def choices(command, option):
+        param = next(p for p in command.params if p.name == option)
+        return param.type.choices()
+
+    assert "toy-first-dense" in choices(prune_command, "allocation")
+    assert "toy-first-dense" in choices(prune_at_init_command, "allocation")
+    assert "toy-row-index" in choices(prune_at_init_command, "score")
