@@ -7,8 +7,8 @@ import pytest
 import tfprune
 from tfprune.allocation import budget
 from tfprune.backend import keras
-from tfprune.layers import dense_layers, prunable, prunable_weights
-from tfprune.schedules import Gradual
+from tfprune.layers import calls_per_step, dense_layers, iter_layers, prunable, prunable_weights
+from tfprune.schedules import Gradual, Iterative
 from tensorflow_model_optimization.python.core.sparsity.keras import prunable_layer
 
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -183,3 +183,34 @@ def test_set_masks_by_hand():
         tfprune.set_masks(pruned, {"scaled/w": mask * 0.5})
     with pytest.raises(ValueError, match=r"no prunable weight named \['nope'\]"):
         tfprune.set_masks(pruned, {"nope": mask})
+
+
+def prunable_layer_paths(model):
+    return {w.path for w in prunable(model).values()}
+
+
+def shared_and_reused_block():
+    """A layer used twice and a sub-model called twice: both run twice per training step."""
+    keras.utils.set_random_seed(0)
+    shared = keras.layers.Dense(16, activation="relu", name="shared")
+    block = keras.Sequential([keras.Input((16,)), keras.layers.Dense(16, activation="relu", name="inner")], name="blk")
+    i = keras.Input((16,))
+    h = keras.layers.Dense(16, name="first")(i)
+    return keras.Model(i, keras.layers.Dense(4, name="out")(block(block(shared(shared(h))))))
+
+
+@pytest.mark.parametrize("method", ["lamp", "global", "erk"])
+@pytest.mark.parametrize("schedule", [Gradual(0.9, end_step=20, frequency=5), Iterative(0.9, steps_per_round=2)],
+                         ids=["gradual", "iterative"])
+def test_layers_running_twice_per_step_follow_the_same_schedule(method, schedule):
+    model = shared_and_reused_block()
+    counts = calls_per_step(model)
+    by_path = {path: counts[id(layer)] for path, layer in iter_layers(model) if path in prunable_layer_paths(model)}
+    assert by_path == {"first": 1, "shared": 2, "blk/inner": 2, "out": 1}
+    pruned = tfprune.prune(model, allocation=method, schedule=schedule)
+    pruned.compile("adam", LOSS)
+    x, y = np.random.default_rng(0).random((64, 16)).astype("float32"), np.arange(64) % 4
+    steps = max(schedule.last_step, 20)
+    pruned.fit(x[: 2 * steps], y[: 2 * steps], batch_size=2, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned))
+    total = tfprune.sparsity_summary(pruned)["total"]
+    assert total["nonzeros"] == budget.survivors(total["params"], 0.9)

@@ -68,6 +68,30 @@ def iter_layers(model: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield f"{prefix}{unwrap(layer).name}", layer
 
 
+def calls_per_step(model: Any) -> dict[int, int]:
+    """``{id(layer): times it runs in one forward pass}`` for every non-model layer.
+
+    A layer used twice (shared weights) runs twice, and so does every layer of a sub-model that
+    is called twice. Counted from the Functional graph: a layer's nodes that belong to its
+    parent model's graph, times the parent's own count.
+    """
+    counts = {}
+
+    def visit(parent, factor):
+        nodes = getattr(parent, "_network_nodes", None)
+        for layer in parent.layers:
+            own = 1
+            if nodes is not None:
+                own = sum(1 for i in range(len(layer._inbound_nodes)) if f"{layer.name}_ib-{i}" in nodes) or 1
+            if isinstance(layer, keras.Model):
+                visit(layer, factor * own)
+            else:
+                counts[id(layer)] = counts.get(id(layer), 0) + factor * own
+
+    visit(model, 1)
+    return counts
+
+
 def registry_weights(layer: Any) -> list | None:
     """The variables TF-MOT would prune in ``layer`` (unwrapped), or None if it cannot prune it."""
     named = _named_registry_weights(layer)

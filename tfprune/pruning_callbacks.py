@@ -29,10 +29,20 @@ def _layer_schedules(model):
 
 
 def _pruning_step(model):
+    """The training step of the last batch trained (0 before training)."""
     for layer in layers.prunable_layers(model).values():
         if isinstance(layer, PruneLowMagnitude):
-            return int(layer.pruning_step.numpy())
+            step = layer.schedule_step() if hasattr(layer, "schedule_step") else layer.pruning_step
+            return max(int(step.numpy()), 0)
     return 0
+
+
+def _count_calls(model):
+    """Tell every tfprune wrapper how often it runs per training step (shared layers: more than once)."""
+    counts = layers.calls_per_step(model)
+    for _, layer in layers.iter_layers(model):
+        if hasattr(layer, "schedule_step"):
+            layer.calls_per_step = counts.get(id(layer), 1)
 
 
 class _Active(keras.callbacks.Callback):
@@ -44,6 +54,7 @@ class _Active(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         training_guard.mark_active(self.model)
+        _count_calls(self.model)
         spe = getattr(self.model, "_steps_per_execution", None)
         if spe is not None and int(spe.numpy()) != 1:
             raise ValueError(

@@ -31,7 +31,22 @@ class _PerWeightPruning(pruning_impl.Pruning):
 
 @keras.utils.register_keras_serializable(package="tfprune")
 class PruneLowMagnitude(_TFMOTWrapper):
-    """A TF-MOT pruning wrapper whose weights follow their own targets (see the module docstring)."""
+    """A TF-MOT pruning wrapper whose weights follow their own targets (see the module docstring).
+
+    A layer that runs several times per training step (shared weights, or inside a sub-model
+    called twice) advances TF-MOT's ``pruning_step`` once per call; its schedule reads
+    ``ceil(pruning_step / calls_per_step)``, the training step, so every wrapper of a model
+    prunes at the same steps. The pruning callbacks set ``calls_per_step`` from the model's graph.
+    """
+
+    calls_per_step = 1
+
+    def schedule_step(self):
+        """The training step the schedule sees (a tensor)."""
+        calls = int(self.calls_per_step)
+        if calls == 1:
+            return self.pruning_step
+        return (self.pruning_step + calls - 1) // calls
 
     def build(self, input_shape):
         super().build(input_shape)
@@ -43,7 +58,7 @@ class PruneLowMagnitude(_TFMOTWrapper):
                     f"targets for {count} prunable weights"
                 )
             self.pruning_obj = _PerWeightPruning(
-                training_step_fn=lambda: self.pruning_step,
+                training_step_fn=self.schedule_step,
                 pruning_vars=self.pruning_vars,
                 pruning_schedule=self.pruning_schedule,
                 block_size=self.block_size,
