@@ -31,6 +31,18 @@ def sizes_of(weights):
     return {k: int(np.prod(tuple(w.shape))) for k, w in weights.items()}
 
 
+def alive_of(weights, keep_total):
+    """{key: entries still alive} -- the non-zeros of arrays that were pruned before, so that an
+    allocation called again during pruning spreads the next cut over the surviving weights (as
+    the LAMP paper's code does at every round); every entry for unpruned or shape-only weights,
+    and when the survivors are fewer than ``keep_total`` (masks are never grown back)."""
+    sizes = sizes_of(weights)
+    if not all(isinstance(w, np.ndarray) for w in weights.values()):
+        return sizes
+    alive = {k: int(np.count_nonzero(w)) for k, w in weights.items()}
+    return alive if sum(alive.values()) >= keep_total else sizes
+
+
 def survivors(total, sparsity):
     """Number of weights kept out of ``total`` at ``sparsity`` (round half up)."""
     return int(math.floor(total * (1.0 - sparsity) + 0.5))

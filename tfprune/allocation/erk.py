@@ -30,13 +30,31 @@ def erk_densities(shapes, sparsity):
     return {k: 1.0 if k in dense else min(1.0, eps * raw[k]) for k in shapes}
 
 
+def erk_survivors(shapes, alive, keep_total):
+    """Float survivors {key: n_l}: proportional to ``sum(shape_l)``, capped at ``alive[key]``
+    (a capped layer keeps all it has, and the rest is solved again), summing to ``keep_total``."""
+    capped = set()
+    while True:
+        rest = [k for k in shapes if k not in capped]
+        room = keep_total - sum(alive[k] for k in capped)
+        eps = room / sum(float(np.sum(shapes[k])) for k in rest) if rest else 0.0
+        over = {k for k in rest if eps * float(np.sum(shapes[k])) > alive[k]}
+        if not over:
+            return {k: float(alive[k]) if k in capped else eps * float(np.sum(shapes[k])) for k in shapes}
+        capped |= over
+
+
 def erk(weights, sparsity):
-    """ERK allocation as {key: sparsity}, exact total via largest-remainder rounding."""
+    """ERK allocation as {key: sparsity}, exact total via largest-remainder rounding.
+
+    On weights pruned before (zeros), the survivors are spread in proportion to ``sum(shape)``
+    and capped at each layer's surviving weights, as the LAMP paper's code does at each round.
+    """
     sparsity = budget.check_sparsity(sparsity)
     weights = budget.check_weights(weights, need_values=False)
     shapes = {k: tuple(int(d) for d in w.shape) for k, w in weights.items()}
-    sizes = {k: int(np.prod(s)) for k, s in shapes.items()}
-    density = erk_densities(shapes, sparsity)
+    sizes = budget.sizes_of(weights)
     keep_total = budget.survivors(sum(sizes.values()), sparsity)
-    keep = budget.apportion({k: density[k] * sizes[k] for k in shapes}, keep_total, upper=sizes)
+    alive = budget.alive_of(weights, keep_total)
+    keep = budget.apportion(erk_survivors(shapes, alive, keep_total), keep_total, upper=alive)
     return budget.to_sparsity(keep, sizes)
