@@ -3,7 +3,7 @@ PYTHON ?= python3
 .PHONY: install demo test benchmarks
 
 install:
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[test]"
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[all,test]"
 
 demo: install
 	tfprune prune

@@ -8,6 +8,9 @@ Writes three verified .tflite files to ./export-digits and prints what each cost
                       TFLite keeps sparse at run time (no DENSIFY)
 
 Run: python examples/export_digits.py   (about a minute on a laptop CPU)
+
+``TFPRUNE_EXAMPLE_TINY=1`` trains one epoch instead of ten and times fewer runs (the test suite
+runs every example that way).
 """
 
 import os
@@ -21,8 +24,10 @@ from tfprune.backend import keras, tfmot
 from tfprune.export import measure_latency, prune_for_latency, to_tflite
 from tfprune.cli.models import compile_for_classification, default_model
 
+TINY = os.environ.get("TFPRUNE_EXAMPLE_TINY") == "1"
 OUT = "export-digits"
-EPOCHS = 10
+EPOCHS = 1 if TINY else 10
+LATENCY_RUNS = 20 if TINY else 200
 
 
 def main():
@@ -35,7 +40,7 @@ def main():
     # 1. Train dense, prune to 90% with LAMP while fine-tuning, strip the wrappers.
     dense = compile_for_classification(default_model((8, 8, 1), 10))
     dense.fit(splits.train, epochs=EPOCHS, verbose=0)
-    schedule = tfprune.schedules.Gradual(0.9, end_step=2 * steps // 3, frequency=steps // 30)
+    schedule = tfprune.schedules.Gradual(0.9, end_step=2 * steps // 3, frequency=max(1, steps // 30))
     pruned = compile_for_classification(tfprune.prune(dense, allocation="lamp", schedule=schedule))
     pruned.fit(splits.train, epochs=EPOCHS, verbose=0, callbacks=tfprune.callbacks(pruned))
     small = tfprune.strip(pruned)
@@ -59,7 +64,7 @@ def main():
     fc_result = to_tflite(fc, f"{OUT}/digits_fc.tflite", verify_data=x_test)
     print(fc_result.report(), "\n")
     for name, result in (("unstructured", f32), ("Dense 4x1 blocks", fc_result)):
-        lat = measure_latency(result.path, runtime="builtin", runs=200)
+        lat = measure_latency(result.path, runtime="builtin", runs=LATENCY_RUNS)
         print(f"{name:>18}: {lat.median_ms * 1000:.1f} us per image (builtin kernels, 1 thread)")
 
 

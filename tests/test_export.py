@@ -5,6 +5,7 @@ TF-MOT to 80-90%) and exported in every mode; each test checks one promise of th
 """
 
 import os
+import platform
 
 import numpy as np
 import pytest
@@ -279,8 +280,16 @@ def test_failed_verification_writes_nothing_and_keeps_the_old_file(mlp_block, tm
 
 
 def test_keras3_or_other_objects_are_refused(tmp_path):
-    with pytest.raises(TypeError, match="tf_keras Model"):
+    import keras as keras3  # Keras 3, not the tf_keras that tfprune and TF-MOT use
+
+    assert keras3.__version__.startswith("3.")
+    model = keras3.Sequential([keras3.Input((4,)), keras3.layers.Dense(2)])
+    # The message says what was expected and names the Keras 3 class that was given.
+    with pytest.raises(TypeError, match=r"expected a tf_keras Model .*got keras\.src\.models\..*Sequential"):
+        to_tflite(model, tmp_path / "m.tflite")
+    with pytest.raises(TypeError, match=r"expected a tf_keras Model .*got builtins\.object"):
         to_tflite(object(), tmp_path / "m.tflite")
+    assert _file_listing(tmp_path) == []
 
 
 # ---------------------------------------------------------------- latency options
@@ -351,8 +360,48 @@ def test_measure_latency_both_runtimes(mlp_block, tmp_path):
     both = measure_latencies({"a": tmp_path / "m.tflite", "b": b"not a model"}, runtime="builtin", runs=12)
     assert list(both) == ["a", "b"] and both["a"].loaded and len(both) == 2
     assert not both["b"].loaded and both["b"].median_ms is None
+
+
+def _expected_xnnpack_sparse_path():
+    """What ``xnnpack_sparse_path`` documents for this machine, read independently of it."""
+    machine = platform.machine().lower()
+    if machine in ("x86_64", "amd64", "i386", "i686", "x86"):
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8") as f:
+                flags = next(line for line in f if line.startswith("flags")).split(":", 1)[1].split()
+        except (OSError, StopIteration):
+            return None, "could not read the CPU flags"
+        return ("avx" not in flags), ("with AVX" if "avx" in flags else "without AVX")
+    if machine.startswith(("arm", "aarch64")):
+        return True, "NEON"
+    return None, "unknown"
+
+
+def test_xnnpack_sparse_path_matches_this_cpu():
+    """False on x86 with AVX (XNNPACK then keeps its dense kernels), True without AVX or on ARM."""
     possible, reason = xnnpack_sparse_path()
-    assert possible in (True, False, None) and reason
+    expected, words = _expected_xnnpack_sparse_path()
+    assert possible is expected
+    assert reason.startswith(platform.machine().lower()) and words in reason
+
+
+@pytest.mark.parametrize(
+    "machine, flags, expected, words",
+    [
+        ("x86_64", {"sse2", "avx", "avx2"}, False, "with AVX"),
+        ("x86_64", {"sse2", "sse4_1"}, True, "without AVX"),
+        ("AMD64", None, None, "could not read the CPU flags"),
+        ("aarch64", None, True, "NEON"),
+        ("riscv64", None, None, "unknown"),
+    ],
+)
+def test_xnnpack_sparse_path_on_other_cpus(monkeypatch, machine, flags, expected, words):
+    from tfprune.export import timing
+
+    monkeypatch.setattr(timing.platform, "machine", lambda: machine)
+    monkeypatch.setattr(timing, "_cpu_flags", lambda: flags)
+    possible, reason = xnnpack_sparse_path()
+    assert possible is expected and reason.startswith(machine.lower()) and words in reason
 
 
 # ---------------------------------------------------------------- reading the file

@@ -26,6 +26,7 @@ from tfprune.tuning import (
     pareto,
 )
 from tfprune.cli.tune import tune_command
+from tfprune.scoring import SCORERS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -136,7 +137,6 @@ def test_bayesian_and_hyperband_oracles_run(digits, tmp_path):
 
 
 def test_at_init_schedule_searches_scores(digits, tmp_path):
-    at_init = pytest.importorskip("tfprune.at_init")
     hypermodel = PruningHyperModel(build_mlp, sparsity=0.8, allocation="global", schedule="at_init",
                                    score=["snip", "magnitude"])
     tuner = PruningTuner(hypermodel, max_trials=2, seed=0, directory=tmp_path, project_name="a")
@@ -148,7 +148,39 @@ def test_at_init_schedule_searches_scores(digits, tmp_path):
         assert abs(r["metrics"]["sparsity"] - 0.8) <= 1.0 / (64 * units + 10 * units) + 1e-12
     with pytest.raises(ValueError, match="unknown name 'saliency'"):
         PruningHyperModel(build_mlp, schedule=["gradual", "at_init"], score="saliency")
-    assert "snip" in at_init.SCORES
+
+
+def _score_choices(hypermodel):
+    hp = kt.HyperParameters()
+    hypermodel.declare_pruning(hp)
+    (param,) = [p for p in hp.space if p.name == "pruning/score"]
+    return list(param.values)
+
+
+def test_score_search_space_is_the_scorer_registry():
+    # Every registered scorer can be searched, in registry order; the default is a subset of it.
+    names = SCORERS.names()
+    assert {"snip", "grasp", "synflow", "magnitude", "random", "sbp-si"} <= set(names)
+    assert _score_choices(PruningHyperModel(build_mlp, schedule="at_init", score=names)) == names
+    assert set(_score_choices(PruningHyperModel(build_mlp, schedule="at_init"))) <= set(names)
+    # Without "at_init" among the schedules there is no score to search.
+    hp = kt.HyperParameters()
+    PruningHyperModel(build_mlp, schedule="gradual", score=names).declare_pruning(hp)
+    assert "pruning/score" not in {p.name for p in hp.space}
+
+    # A scorer registered later is accepted with no other edit, and refused once it is gone.
+    @tfprune.scoring.register("test-largest")
+    def largest(model, data=None, **options):
+        """Magnitude under another name, for this test."""
+        return SCORERS.get("magnitude").load()(model, data, **options)
+
+    try:
+        hypermodel = PruningHyperModel(build_mlp, schedule="at_init", score=["snip", "test-largest"])
+        assert _score_choices(hypermodel) == ["snip", "test-largest"]
+    finally:
+        SCORERS.unregister("test-largest")
+    with pytest.raises(ValueError, match="unknown name 'test-largest'"):
+        PruningHyperModel(build_mlp, schedule="at_init", score=["snip", "test-largest"])
 
 
 # --------------------------------------------------------------------------- constraints
@@ -156,7 +188,10 @@ def test_at_init_schedule_searches_scores(digits, tmp_path):
 
 def test_constrained_score_hand_computed():
     c = Constrained("val_accuracy", min_sparsity=0.8)
-    assert c.name == "constrained_val_accuracy" and c.direction == "max"
+    # The objective the oracle sees is named after the metric and maximised: among feasible
+    # trials the more accurate one scores higher.
+    assert c.name == "constrained_val_accuracy" and Constrained("val_auc", max_size_kb=1).name == "constrained_val_auc"
+    assert c.direction == "max" and c.evaluate(0.9, 0.85)[0] > c.evaluate(0.8, 0.85)[0]
     assert c.evaluate(0.0, 0.8) == (0.0, True, 0.0)
     score, feasible, violation = c.evaluate(0.99, 0.5)
     assert not feasible and violation == pytest.approx(0.375) and score == pytest.approx(0.99 - 1 - 0.375)

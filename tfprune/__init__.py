@@ -45,6 +45,9 @@ _LAZY = {
     "wrap": ("tfprune.pruning", "wrap"),
     # sub-packages and modules
     "allocation": ("tfprune.allocation", None),
+    "at_init": ("tfprune.at_init", None),
+    "collapse": ("tfprune.collapse", None),
+    "score_masks": ("tfprune.score_masks", None),
     "data": ("tfprune.data", None),
     "export": ("tfprune.export", None),
     "init": ("tfprune.scoring.sbp_si", None),

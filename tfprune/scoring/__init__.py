@@ -81,11 +81,16 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+_SUBMODULES = ("grasp", "magnitude", "random", "sbp_si", "snip", "synflow")
 
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f"tfprune.scoring.{name}")
     raise AttributeError(f"module 'tfprune.scoring' has no attribute {name!r}")
 
 
