@@ -117,6 +117,9 @@ def test_every_allocation_prunes_through_prune_prune_at_init_and_the_tuner(name)
 def test_adaptive_allocations_are_refreshed_during_training(name):
     pruned = tfprune.prune(cnn(), allocation=name, schedule=Gradual(0.8, end_step=4, frequency=2))
     kinds = {type(c).__name__ for c in tfprune.callbacks(pruned)}
+    assert "RefreshAllocation" in kinds  # every allocation is recomputed on the surviving weights
+    fixed = tfprune.prune(cnn(), allocation=name, schedule=Gradual(0.8, end_step=4, frequency=2), reallocate=False)
+    kinds = {type(c).__name__ for c in tfprune.callbacks(fixed)}
     assert ("RefreshAllocation" in kinds) == allocation.ALLOCATIONS[name].adaptive
     pruned.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     pruned.fit(*DIGITS, batch_size=10, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned))

@@ -124,10 +124,12 @@ def test_lamp_and_global_reallocate_when_weights_change():
     assert second == tfprune.allocate("global", weights, 0.8)
 
 
-def test_uniform_targets_stay_fixed():
+def test_uniform_targets_stay_fixed_without_reallocation():
     schedule = Gradual(0.8, end_step=20, begin_step=1, frequency=10)
-    pruned = tfprune.prune(small_cnn(), allocation="uniform", schedule=schedule)
+    pruned = tfprune.prune(small_cnn(), allocation="uniform", schedule=schedule, reallocate=False)
     assert [type(c).__name__ for c in tfprune.callbacks(pruned)] == ["UpdatePruningStep", "_Active"]
+    default = tfprune.prune(small_cnn(), allocation="uniform", schedule=schedule)
+    assert [type(c).__name__ for c in tfprune.callbacks(default)] == ["UpdatePruningStep", "RefreshAllocation"]
 
 
 def test_xla_reaches_scheduled_sparsity():

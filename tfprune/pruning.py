@@ -95,7 +95,7 @@ def layer_schedules(found: Mapping[str, Any], schedule: Schedule, targets: Mappi
 
 def prune(model: Any, sparsity: float | None = None, allocation: str | Callable = "lamp",
           schedule: Schedule | None = None, exclude: Any = None,
-          overrides: Mapping[str, float] | None = None) -> Any:
+          overrides: Mapping[str, float] | None = None, reallocate: bool = True) -> Any:
     """Wrap ``model`` for pruning to an overall ``sparsity`` split over weights by ``allocation``.
 
     Args:
@@ -107,6 +107,11 @@ def prune(model: Any, sparsity: float | None = None, allocation: str | Callable 
         :class:`~tfprune.schedules.Gradual` or :class:`~tfprune.schedules.Iterative`.
       exclude: layer names, or a predicate ``layer -> bool``, to leave dense.
       overrides: {layer name or key: sparsity} fixed per weight; the rest share the remaining budget.
+      reallocate: True (default, the LAMP paper's protocol): before every pruning step of a
+        gradual or iterative schedule the allocation runs again on the surviving weights.
+        False: allocations that read only shapes (``uses_values=False``) give each weight its
+        final target once, scaled along the global ramp (``target * s(t) / s_final``), with no
+        per-step Python; LAMP and global are always re-allocated.
 
     Returns:
       A new, uncompiled model with pruning wrappers. Compile it, then train with
@@ -126,7 +131,7 @@ def prune(model: Any, sparsity: float | None = None, allocation: str | Callable 
     found = prunable_or_fail(model, exclude)
     weights = {k: w.value() for k, w in found.items()}
     final = allocations.allocate(allocation, weights, schedule.sparsity, overrides)
-    adaptive = bool(method.adaptive)
+    adaptive = bool(reallocate or method.adaptive)
     first_event = schedule.events[0][1] if schedule.events else schedule.sparsity
     initial = allocations.allocate(allocation, weights, first_event, overrides) if adaptive else final
     name = allocation if isinstance(allocation, str) else method.name

@@ -78,6 +78,13 @@ class _StepCounter(_Active):
         """Called before the batch that runs at pruning step ``step``."""
 
 
+def step_sparsity(schedule, step, weights):
+    """The overall sparsity the allocation is asked for at ``step``, given the current (masked)
+    ``weights``: :meth:`tfprune.schedules.Schedule.sparsity_for`."""
+    alive = sum(int(np.count_nonzero(w)) for w in weights.values())
+    return schedule.sparsity_for(step, alive, sum(int(w.size) for w in weights.values()))
+
+
 class RefreshAllocation(_StepCounter):
     """Recompute the per-layer targets from the current weights before each pruning step."""
 
@@ -102,8 +109,8 @@ class RefreshAllocation(_StepCounter):
         """Set every weight's target to the allocation at the schedule's sparsity for ``step``."""
         found = {k: w for k, w in layers.prunable(self.model).items() if w.path in self._schedules}
         weights = {k: w.value() for k, w in found.items()}
-        sparsity = self._timing.sparsity_at(step)
-        per_weight = allocations.allocate(self._allocate, weights, sparsity, self._overrides)
+        per_weight = allocations.allocate(self._allocate, weights, step_sparsity(self._timing, step, weights),
+                                          self._overrides)
         targets = {}
         for key, weight in found.items():
             targets.setdefault(weight.path, []).append(per_weight[key])

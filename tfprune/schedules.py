@@ -79,6 +79,11 @@ class Schedule(pruning_schedule.PruningSchedule):
             current = value
         return current
 
+    def sparsity_for(self, step: int, alive: int, total: int) -> float:
+        """The overall sparsity to prune to at pruning step ``step`` when ``alive`` of ``total``
+        weights survive: :meth:`sparsity_at` (schedules fixed in advance)."""
+        return self.sparsity_at(step)
+
     @property
     def last_step(self):
         """Step of the last pruning event (0 when pruning happens outside training)."""
@@ -225,6 +230,14 @@ class Iterative(Schedule):
             (self.begin_step + k * self.steps_per_round, min(self.sparsity, 1.0 - (1.0 - self.rate) ** (k + 1)))
             for k in range(self.rounds)
         ]
+
+    def sparsity_for(self, step: int, alive: int, total: int) -> float:
+        """Each round keeps ``round(alive * (1 - rate))`` of the ``alive`` survivors, rounded
+        round by round as the LAMP paper's code does; the last round lands exactly on the target."""
+        if step >= self.last_step or alive <= 0:
+            return self.sparsity
+        keep = int(np.round(alive * (1.0 - self.rate)))
+        return min(max(1.0 - keep / total, 0.0), self.sparsity)
 
     def _config(self):
         return {

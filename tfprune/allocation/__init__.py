@@ -7,7 +7,9 @@ are pure NumPy functions; :func:`allocate` adds fixed per-layer overrides on top
 Facts every entry carries (read by ``prune``, ``prune_at_init``, the CLI and the tuner):
 
 * ``uses_values``: reads the weights' values (else only their shapes);
-* ``adaptive``: recomputed from the current (masked) weights before every pruning step.
+* ``adaptive``: depends on the current weights' values, so it is recomputed before every
+  pruning step even with ``tfprune.prune(..., reallocate=False)`` (every allocation is
+  recomputed on the surviving weights by default).
 
 A new allocation is one file plus one registration::
 
