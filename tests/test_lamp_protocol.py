@@ -159,3 +159,30 @@ def test_training_with_the_weights_held_fixed_follows_the_same_rounds(method):
     assert sum(got) == budget.survivors(sum(w.size for w in prunable_weights(model).values()), schedule.sparsity)
     if method == "lamp":
         assert got == official_survivors(method, list(prunable_weights(model).values()))[-1]
+
+
+def test_round_log_records_every_round_with_its_sparsity_and_evaluation():
+    model = mlp()
+    schedule = Iterative(1 - 0.8 ** 3, steps_per_round=4, rate=RATE)
+    pruned = tfprune.prune(model, allocation="lamp", schedule=schedule)
+    pruned.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    x, y = np.random.default_rng(0).random((48, 64)).astype("float32"), np.arange(48) % 10
+    log = tfprune.RoundLog(eval_data=(x[:16], y[:16]))
+    pruned.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned) + [log])
+    total = sum(w.size for w in prunable_weights(model).values())
+    assert [r["round"] for r in log.records] == [1, 2, 3]
+    assert [r["step"] for r in log.records] == [4, 8, 12]  # rounds pruned at steps 1, 5, 9
+    kept = [total, round(total * 0.8)]
+    kept.append(round(kept[-1] * 0.8))
+    kept.append(budget.survivors(total, schedule.sparsity))
+    assert [round(total * (1 - r["sparsity"])) for r in log.records] == kept[1:]
+    assert all(set(r["eval"]) == {"loss", "accuracy"} and "loss" in r["metrics"] for r in log.records)
+    assert log.table().splitlines()[0] == "| round | step | sparsity | accuracy | loss | eval accuracy | eval loss |"
+
+
+@pytest.mark.parametrize("rounds", [1, 12, 19, 23])
+def test_iterative_from_rounds(rounds):
+    schedule = Iterative.from_rounds(rounds, steps_per_round=3)
+    assert schedule.rounds == rounds and len(schedule.pruning_steps()) == rounds
+    assert schedule.sparsity == pytest.approx(1 - 0.8 ** rounds)
+    assert schedule.pruning_steps()[-1] == 1 + 3 * (rounds - 1)

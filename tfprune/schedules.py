@@ -203,6 +203,14 @@ class Iterative(Schedule):
         return max(1, math.ceil(math.log(1.0 - self.sparsity) / math.log(1.0 - self.rate) - 1e-9))
 
     @classmethod
+    def from_rounds(cls, rounds: int, steps_per_round: int, rate: float = 0.2, **kwargs) -> "Iterative":
+        """``rounds`` rounds of ``rate`` each (sparsity ``1 - (1 - rate)^rounds``): the LAMP paper's
+        protocol is ``Iterative.from_rounds(19, steps_per_round=epochs_per_round * steps_per_epoch)``
+        (1.44% of the weights left)."""
+        rounds = check_int(rounds, "rounds", 1)
+        return cls(1.0 - (1.0 - rate) ** rounds, steps_per_round=steps_per_round, rate=rate, **kwargs)
+
+    @classmethod
     def for_run(cls, sparsity: float, total_steps: int, end_fraction: float = 1.0, rate: float = 0.2,
                 rewind_step: int | None = None) -> "Iterative":
         """Rounds spread evenly over the first ``end_fraction`` of ``total_steps``:
