@@ -6,7 +6,7 @@ import pytest
 
 import tfprune
 from tfprune.allocation import budget
-from tfprune.backend import keras
+from tfprune.backend import keras, tf
 from tfprune.layers import calls_per_step, dense_layers, iter_layers, prunable, prunable_weights
 from tfprune.schedules import Gradual, Iterative
 from tensorflow_model_optimization.python.core.sparsity.keras import prunable_layer
@@ -214,3 +214,23 @@ def test_layers_running_twice_per_step_follow_the_same_schedule(method, schedule
     pruned.fit(x[: 2 * steps], y[: 2 * steps], batch_size=2, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned))
     total = tfprune.sparsity_summary(pruned)["total"]
     assert total["nonzeros"] == budget.survivors(total["params"], 0.9)
+
+
+def test_snip_and_grasp_score_an_embedding():
+    keras.utils.set_random_seed(0)
+    i = keras.Input((5,), dtype="int32")
+    x = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(20, 4, name="emb")(i))
+    model = keras.Model(i, keras.layers.Dense(3, name="out")(x))
+    ids, labels = np.arange(30).reshape(6, 5) % 20, np.arange(6) % 3
+    scores = tfprune.scoring.snip_scores(model, (ids, labels))
+    table = model.get_layer("emb").embeddings
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(labels, model(ids), from_logits=True))
+    grad = tf.convert_to_tensor(tape.gradient(loss, table)).numpy()
+    np.testing.assert_allclose(scores["emb/embeddings"], np.abs(grad * table.numpy()), rtol=1e-5, atol=1e-12)
+    assert np.count_nonzero(scores["emb/embeddings"][np.unique(ids)]) > 0
+    grasp = tfprune.scoring.grasp_scores(model, (ids, labels))
+    assert grasp["emb/embeddings"].shape == (20, 4) and np.all(np.isfinite(grasp["emb/embeddings"]))
+    pruned, _ = tfprune.prune_at_init(model, 0.5, score="snip", data=(ids, labels), warn=False)
+    total = tfprune.sparsity_summary(pruned)["total"]
+    assert total["nonzeros"] == budget.survivors(total["params"], 0.5)

@@ -88,6 +88,12 @@ def logits_model(model):
     return clone
 
 
+def dense_gradients(grads, variables):
+    """Gradients as dense tensors: zeros where a variable got none, and an Embedding's sparse
+    ``IndexedSlices`` gradient scattered into the table's shape."""
+    return [tf.zeros_like(v) if g is None else tf.convert_to_tensor(g) for g, v in zip(grads, variables)]
+
+
 def classification_loss(logits, labels):
     """Mean cross-entropy of ``logits`` (n, C) against int labels (n,) or one-hot (n, C).
 

@@ -63,11 +63,9 @@ def grasp_scores(
             inner.watch(variables)
             logits = net(x, training=False) / float(temperature)
             loss = _common.classification_loss(logits, labels)
-        grads = inner.gradient(loss, variables)
-        grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+        grads = _common.dense_gradients(inner.gradient(loss, variables), variables)
         z = tf.add_n([tf.reduce_sum(tf.stop_gradient(g) * g) for g in grads])
-    hg = outer.gradient(z, variables)
-    hg = [tf.zeros_like(v) if h is None else h for h, v in zip(hg, variables)]
+    hg = _common.dense_gradients(outer.gradient(z, variables), variables)
     return collections.OrderedDict(
         (k, -v.numpy().astype(np.float64) * h.numpy().astype(np.float64))
         for k, v, h in zip(found, variables, hg)

@@ -38,8 +38,7 @@ def gradients(model, data, scorer, exclude=None, samples_per_class=_common.SAMPL
     with tf.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(variables)
         loss = _common.classification_loss(net(x, training=False), tf.constant(y))
-    grads = tape.gradient(loss, variables)
-    grads = [tf.zeros_like(v) if g is None else g for g, v in zip(grads, variables)]
+    grads = _common.dense_gradients(tape.gradient(loss, variables), variables)
     return list(found), variables, grads
 
 
