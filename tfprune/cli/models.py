@@ -10,18 +10,13 @@ def default_model(input_shape, num_classes, seed=0):
     """
     init = keras.initializers.GlorotUniform(seed=seed)
     layers = [keras.Input(tuple(input_shape))]
-    if len(input_shape) == 3:
+    if len(input_shape) in (2, 3):  # images (h, w, c) or signals (n, c)
+        conv, pool, size = ((keras.layers.Conv2D, keras.layers.MaxPooling2D, 3) if len(input_shape) == 3
+                            else (keras.layers.Conv1D, keras.layers.MaxPooling1D, 5))
         layers += [
-            keras.layers.Conv2D(16, 3, padding="same", activation="relu", kernel_initializer=init, name="conv1"),
-            keras.layers.Conv2D(32, 3, padding="same", activation="relu", kernel_initializer=init, name="conv2"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Flatten(),
-        ]
-    elif len(input_shape) == 2:
-        layers += [
-            keras.layers.Conv1D(16, 5, padding="same", activation="relu", kernel_initializer=init, name="conv1"),
-            keras.layers.Conv1D(32, 5, padding="same", activation="relu", kernel_initializer=init, name="conv2"),
-            keras.layers.MaxPooling1D(2),
+            conv(16, size, padding="same", activation="relu", kernel_initializer=init, name="conv1"),
+            conv(32, size, padding="same", activation="relu", kernel_initializer=init, name="conv2"),
+            pool(2),
             keras.layers.Flatten(),
         ]
     else:
