@@ -149,3 +149,63 @@ def test_fast_selection_keeps_the_official_final_count():
     with pytest.raises(ValueError, match=r"selection='approx': must be one of \['official', 'fast'\]"):
         synflow_mod.run(model, 0.99, selection="approx")
 
+
+# --------------------------------------------------------------------------- saturating activations
+
+
+def inverted_residual(relu=lambda: keras.layers.ReLU(6.0)):
+    """A MobileNetV2-style block (ReLU6 by default); 32 input channels saturate ReLU6 at |w|."""
+    keras.utils.set_random_seed(0)
+    x = inputs = keras.Input((6, 6, 32))
+    x = relu()(keras.layers.BatchNormalization()(keras.layers.Conv2D(8, 3, padding="same", use_bias=False, name="stem")(x)))
+    y = relu()(keras.layers.BatchNormalization()(keras.layers.Conv2D(24, 1, use_bias=False, name="expand")(x)))
+    y = relu()(keras.layers.BatchNormalization()(keras.layers.DepthwiseConv2D(3, padding="same", use_bias=False)(y)))
+    y = keras.layers.BatchNormalization()(keras.layers.Conv2D(8, 1, use_bias=False, name="project")(y))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Add()([x, y]))
+    return keras.Model(inputs, keras.layers.Dense(10, name="out")(x))
+
+
+def test_relu6_is_scored_as_relu_and_saturation_is_reported_without_it():
+    model = inverted_residual()
+    zero = r"every score of \['stem/kernel', 'expand/kernel'\] is 0 in the dense \|w\| network.*unclip=True turns ReLU6"
+    with pytest.warns(UserWarning, match=zero + r".*the official rule prunes them first"):
+        masks = synflow_mod.run(model, 0.9, iterations=3, jit_compile=False, unclip=False).masks
+    assert masks["stem/kernel"].sum() == masks["expand/kernel"].sum() == 0
+    keep = {"stem/kernel": 100, "expand/kernel": 20, "project/kernel": 20, "out/kernel": 8}
+    with pytest.raises(ValueError, match=zero + r".*would choose their survivors by position"):
+        synflow_mod.run(model, 0.9, iterations=3, jit_compile=False, unclip=False, keep=keep)
+    relu = inverted_residual(relu=keras.layers.ReLU)
+    relu.set_weights(model.get_weights())
+    expected = synflow_mod.run(relu, 0.9, iterations=10, jit_compile=False)
+    got = synflow_mod.run(model, 0.9, iterations=10, jit_compile=False)
+    for key in expected.masks:
+        np.testing.assert_array_equal(got.masks[key], expected.masks[key])
+        np.testing.assert_allclose(got.scores[key], expected.scores[key], rtol=1e-12)
+    assert all(got.masks[key].sum() > 0 for key in got.masks)
+    assert [layer.max_value for layer in model.layers if isinstance(layer, keras.layers.ReLU)] == [6.0] * 3
+
+
+def test_the_relu6_of_hard_sigmoid_stays_clipped():
+    """tf_keras's MobileNetV3 builds hard-swish as x * ReLU6(x + 3) / 6: unclipped it would square
+    magnitudes at every block; saturated, it passes x (its form for x >= 3)."""
+    x = inputs = keras.Input((4, 4, 8))
+    x = keras.layers.ReLU(6.0, name="relu6")(keras.layers.Conv2D(8, 1, name="c1")(x))
+    x = keras.layers.Conv2D(8, 1, name="c2")(x)
+    x = keras.layers.Multiply()([x, keras.layers.ReLU(6.0, name="gate")(x + 3.0) * (1.0 / 6.0)])
+    model = keras.Model(inputs, keras.layers.Dense(2, name="out")(keras.layers.GlobalAveragePooling2D()(x)))
+    scorer = synflow_mod.SynFlowScorer(model, jit_compile=False)
+    try:
+        assert scorer.unclipped == ["relu6"]
+        assert all(s.sum() > 0 for s in scorer().scores.values())
+    finally:
+        scorer.close()
+
+
+def test_all_zero_scores_are_refused():
+    """Every prunable weight before a saturated ReLU6 (as tf.nn.relu6): R = 24 but every score is 0."""
+    inputs = keras.Input((8,))
+    outputs = tf.nn.relu6(keras.layers.Dense(4, use_bias=False, kernel_initializer="ones", name="d")(inputs))
+    model = keras.Model(inputs, outputs)
+    with pytest.raises(ValueError, match=r"SynFlow: every score is 0 \(R = 24\.0 on the all-ones input\)"):
+        synflow_mod.run(model, None, jit_compile=False, unclip=False)
+    np.testing.assert_array_equal(synflow_mod.run(model, None, jit_compile=False).scores["d/kernel"], np.ones((8, 4)))

@@ -26,6 +26,14 @@ Choices made here (documented in docs/pruning_at_init.md):
 * What is linearised: every weight of the network, biases and BatchNorm parameters/statistics
   included, is replaced by its absolute value, as the official code does; BatchNorm runs in
   inference mode. Weights are never "restored": the scores are computed on an independent clone.
+* Saturating activations: in the |w| network ReLU6 saturates and passes no gradient, so every
+  weight before it scores 0. With ``unclip=True`` (default) the scoring clone's clipped ReLUs
+  (``ReLU(max_value=...)`` layers, ``tf.nn.relu6``) become plain ReLUs -- the positively
+  homogeneous network the method assumes; the model itself is untouched (the ReLU6 of a
+  hard-sigmoid, ``ReLU6(x + 3) / 6``, is kept: saturated, hard-swish passes its input). Scores
+  that are all 0 raise a ValueError; a layer whose scores are all 0 in the dense network (e.g.
+  behind a saturated gate) gets a warning (the official rule prunes it first) or, with per-layer
+  counts, a ValueError.
 * Output: R sums the logits; a final softmax/sigmoid is bypassed.
 * Overflow: the clone computes in ``dtype="float64"`` by default; an infinite or NaN R raises.
 * Speed: all ``n`` iterations run inside one ``tf.function`` (XLA-compiled by default) with the
@@ -51,7 +59,7 @@ import numpy as np
 
 from tfprune import layers
 from tfprune.allocation import budget
-from tfprune.backend import tf
+from tfprune.backend import keras, tf
 from tfprune._validate import check_choice, check_int
 from tfprune.scoring import _common
 
@@ -125,6 +133,29 @@ def _keep_exact(scores, valid, n_prune):
     return tf.logical_and(valid, rank < tf.size(scores) - n_prune)
 
 
+def _is_hard_sigmoid(layer):
+    """True for the ReLU6 of ``ReLU6(x + 3) / 6`` (how tf_keras's MobileNetV3 builds hard-sigmoid
+    and hard-swish): its input is an ``x + c`` op."""
+    inbound = [l for node in layer._inbound_nodes for l in tf.nest.flatten(node.inbound_layers)]
+    return any(getattr(l, "symbol", None) == "__operators__.add" for l in inbound)
+
+
+def _unclip(model):
+    """Turn the clipped ReLUs of ``model`` (a private clone) used as activations into plain ReLUs
+    (not the ReLU6 of a hard-sigmoid); their paths."""
+    changed = []
+    for path, layer in layers.iter_layers(model):
+        if isinstance(layer, keras.layers.ReLU) and layer.max_value is not None and not _is_hard_sigmoid(layer):
+            layer.max_value = None
+        elif getattr(layer, "activation", None) is tf.nn.relu6:
+            layer.activation = tf.nn.relu
+        elif getattr(layer, "symbol", None) == "nn.relu6":  # tf.nn.relu6 called on a Keras tensor
+            layer.function = tf.nn.relu
+        else:
+            continue
+        changed.append(path)
+    return changed
+
 class SynFlowScorer:
     """A reusable SynFlow scorer for one model: the clone and compiled loop are built once.
 
@@ -135,7 +166,7 @@ class SynFlowScorer:
     """
 
     def __init__(self, model, *, exclude=None, dtype="float64", jit_compile=True, selection="official",
-                 input_shape=None):
+                 unclip=True, input_shape=None):
         _common.check_plain_model(model)
         _common.check_exclude(model, exclude)
         check_choice(dtype, "dtype", _DTYPES)
@@ -145,6 +176,8 @@ class SynFlowScorer:
         # R sums the logits: a final softmax would make R constant (official models output logits).
         net = _common.logits_model(model) if len(model.outputs) == 1 else model
         self._clone = _common.float_clone(net, dtype, lambda layer, name, value: np.abs(value))
+        #: paths of the layers whose clip was removed for scoring
+        self.unclipped = _unclip(self._clone) if unclip else []
         found = layers.prunable(self._clone, exclude)
         self.keys = list(found)
         self._variables = [w.variable for w in found.values()]
@@ -189,6 +222,7 @@ class SynFlowScorer:
         last = _keep_exact if counts.shape.rank == 2 else _prune_official
         masks = [tf.ones(shape, self.dtype) for shape in self.shapes]
         first, scores = self._score(masks)
+        sums = tf.stack([tf.reduce_sum(s) for s in scores])
         r = first
 
         def body(i, masks, scores, r):
@@ -200,11 +234,11 @@ class SynFlowScorer:
             _, masks, scores, r = tf.while_loop(
                 lambda i, *_: i < n - 1, body, (tf.constant(0), masks, scores, r), maximum_iterations=n - 1,
             )
-        return scores, self._select(last, scores, masks, counts[n - 1]), first, r
+        return scores, self._select(last, scores, masks, counts[n - 1]), first, r, sums
 
     def _dense(self):
         r, scores = self._score([tf.ones(shape, self.dtype) for shape in self.shapes])
-        return scores, r
+        return scores, r, tf.stack([tf.reduce_sum(s) for s in scores])
 
     def _function(self, name, fn):
         key = (name, self.jit_compile)
@@ -235,12 +269,35 @@ class SynFlowScorer:
         finally:
             logger.setLevel(level)
 
-    def _check(self, first, last, scores):
+    def _check(self, first, last, scores, dense_sums, per_layer):
         if not (math.isfinite(first) and math.isfinite(last)) or not all(np.all(np.isfinite(s)) for s in scores):
             raise FloatingPointError(
                 f"SynFlow overflowed in {self.dtype.name}: R = {first!r} for the dense network"
                 + ("; use dtype='float64'" if self.dtype == tf.float32 else "; the network is too deep for float64")
             )
+        hint = (
+            "SynFlow needs a network whose output grows with |w| along every path (ReLU, linear)"
+            + ("" if self.unclipped else "; unclip=True turns ReLU6 into ReLU for scoring")
+        )
+        if first == 0.0 or not np.any(dense_sums > 0):
+            raise ValueError(
+                f"SynFlow: every score is 0 (R = {first!r} on the all-ones input): the |w| network's output "
+                f"does not depend on its prunable weights, e.g. a saturating activation or gate; {hint}, "
+                "or use another score"
+            )
+        dead = [
+            key for key, total, weight in zip(self.keys, dense_sums, self._weights)
+            if total == 0.0 and bool(tf.reduce_any(weight != 0))
+        ]
+        if dead:
+            message = (
+                f"SynFlow: every score of {dead} is 0 in the dense |w| network (no gradient reaches them, e.g. "
+                f"behind a saturated sigmoid or hard-sigmoid gate), so the method cannot rank them; {hint}; "
+                "exclude=[their layers] leaves them dense"
+            )
+            if per_layer:
+                raise ValueError(message + " (a per-layer allocation would choose their survivors by position)")
+            warnings.warn(message + " (the official rule prunes them first, as ties)", stacklevel=4)
 
     # ----------------------------------------------------------------- public
 
@@ -290,30 +347,30 @@ class SynFlowScorer:
         if sparsity is None:
             if keep is not None:
                 raise ValueError("keep: needs a sparsity (per-layer survivors of the iterative schedule)")
-            scores, r = self._call("dense", self._dense)
+            scores, r, sums = self._call("dense", self._dense)
             first = last = r
             masks = None
         else:
             counts = tf.constant(self.prune_counts(sparsity, iterations, keep))
-            scores, final, first, last = self._call(("loop", tuple(counts.shape)), self._loop, counts)
+            scores, final, first, last, sums = self._call(("loop", tuple(counts.shape)), self._loop, counts)
             masks = collections.OrderedDict(
                 (k, m.numpy().astype(np.float32)) for k, m in zip(self.keys, final)
             )
         first, last = float(first.numpy()), float(last.numpy())
         scores = [s.numpy().astype(np.float64) for s in scores]
-        self._check(first, last, scores)
+        self._check(first, last, scores, sums.numpy(), keep is not None)
         scores = collections.OrderedDict(zip(self.keys, scores))
         return SynFlowResult(scores, masks, (first, last))
 
 
 def run(model, sparsity=None, iterations=ITERATIONS, *, exclude=None, keep=None, dtype="float64",
-        jit_compile=True, selection="official", input_shape=None):
+        jit_compile=True, selection="official", unclip=True, input_shape=None):
     """Iterative SynFlow on ``model``: a :class:`SynFlowResult` (scores, masks, path mass).
 
     See :func:`synflow_scores` for the arguments.
     """
     scorer = SynFlowScorer(
-        model, exclude=exclude, dtype=dtype, jit_compile=jit_compile, selection=selection,
+        model, exclude=exclude, dtype=dtype, jit_compile=jit_compile, selection=selection, unclip=unclip,
         input_shape=input_shape,
     )
     try:
@@ -323,7 +380,7 @@ def run(model, sparsity=None, iterations=ITERATIONS, *, exclude=None, keep=None,
 
 
 def synflow_scores(model, data=None, *, sparsity=None, iterations=ITERATIONS, exclude=None, keep=None,
-                   dtype="float64", jit_compile=True, selection="official", input_shape=None):
+                   dtype="float64", jit_compile=True, selection="official", unclip=True, input_shape=None):
     """SynFlow saliencies ``{key: |w * dR/dw|}`` of the |w|-linearised ``model``.
 
     Args:
@@ -338,9 +395,11 @@ def synflow_scores(model, data=None, *, sparsity=None, iterations=ITERATIONS, ex
       dtype: "float64" (default, robust on deep networks) or "float32".
       jit_compile: XLA-compile the loop (falls back to plain graph mode if XLA fails).
       selection: "official" (default, the official masks) or "fast" (see :data:`SELECTIONS`).
+      unclip: score with the clipped ReLUs used as activations (ReLU6) turned into ReLUs in the
+        clone, not the ReLU6 of a hard-sigmoid (the model is untouched).
       input_shape: the input shape without batch axis, when the model's is not fully known.
     """
     return run(
         model, sparsity, iterations, exclude=exclude, keep=keep, dtype=dtype, jit_compile=jit_compile,
-        selection=selection, input_shape=input_shape,
+        selection=selection, unclip=unclip, input_shape=input_shape,
     ).scores
