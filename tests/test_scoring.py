@@ -225,6 +225,23 @@ def test_synflow_xla_and_graph_agree():
         np.testing.assert_allclose(xla.scores[key], graph.scores[key], rtol=1e-9)
 
 
+def test_synflow_uses_xla_by_default_only_where_a_gpu_or_tpu_is_visible(monkeypatch):
+    model = chain()
+    devices = {"GPU": [], "TPU": []}
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: devices.get(kind, []))
+    chosen = {}
+    for visible in ([], ["/device:GPU:0"]):
+        devices["GPU"] = visible
+        for option in (None, True, False):
+            scorer = synflow_mod.SynFlowScorer(model, jit_compile=option)
+            chosen[(bool(visible), option)] = scorer.jit_compile
+            scorer.close()
+    assert chosen == {(False, None): False, (False, True): True, (False, False): False,
+                      (True, None): True, (True, True): True, (True, False): False}
+    with pytest.raises(ValueError, match=r"jit_compile='yes': must be one of \[None, True, False\]"):
+        synflow_mod.SynFlowScorer(model, jit_compile="yes")
+
+
 def test_synflow_per_layer_counts_are_exact():
     model = chain((10, 8, 6, 4))
     keep = {"d0/kernel": 7, "d1/kernel": 5, "d2/kernel": 3}
