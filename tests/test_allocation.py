@@ -128,6 +128,15 @@ def test_uniform_plus_rules():
     assert result["conv2/kernel"] > 0.9  # raised to make up for the dense first layer
 
 
+def test_uniform_plus_last_layer_keeps_round_of_20_percent_as_the_lamp_code():
+    """112 weights in the last layer: the LAMP code keeps round(22.4) = 22 of them (not ceil: 23)."""
+    weights = {"conv1/kernel": np.ones((3, 3, 1, 8)), "dense/kernel": np.ones((100, 100)), "out/kernel": np.ones((16, 7))}
+    # 10184 weights at 98%: 204 kept; conv1 dense (72), the last layer held at 22, the rest 110
+    assert _kept(weights, allocation.uniform_plus(weights, 0.98)) == {"conv1/kernel": 72, "dense/kernel": 110, "out/kernel": 22}
+    with pytest.raises(ValueError, match=r"sparsity=0\.993: unreachable with uniform\+ .*keeping round\(0\.2 n\) = 22 weights"):
+        allocation.uniform_plus(weights, 0.993)
+
+
 def test_uniform_plus_first_dense_layer_is_pruned():
     weights = {"d1/kernel": np.ones((64, 32)), "d2/kernel": np.ones((32, 10))}
     result = allocation.uniform_plus(weights, 0.5)

@@ -216,46 +216,6 @@ def test_synflow_conserves_total_score_per_layer():
     np.testing.assert_allclose(totals, totals[0], rtol=1e-10)
 
 
-def numpy_synflow(weights, sparsity, iterations):
-    """Reference iterative SynFlow for a bias-free ReLU chain: exact counts, the core's tie rule."""
-    weights = [np.abs(w.astype(np.float64)) for w in weights]
-    masks = [np.ones_like(w) for w in weights]
-    total = sum(w.size for w in weights)
-    for k in range(iterations):
-        current = [w * m for w, m in zip(weights, masks)]
-        forward = [np.ones(current[0].shape[0])]
-        for w in current:
-            forward.append(forward[-1] @ w)
-        backward = [np.ones(current[-1].shape[1])]
-        for w in reversed(current):
-            backward.insert(0, w @ backward[0])
-        scores = [forward[i][:, None] * current[i] * backward[i + 1][None, :] for i in range(len(current))]
-        if k == iterations - 1:
-            keep = int(np.floor(total * (1 - sparsity) + 0.5))
-        else:
-            keep = int(np.floor(total * (1 - sparsity) ** ((k + 1) / iterations) + 0.5))
-        flat = np.concatenate([np.where(m > 0, s, -1.0).ravel() for s, m in zip(scores, masks)])
-        chosen = np.zeros(flat.size)
-        chosen[np.argsort(-flat, kind="stable")[:keep]] = 1
-        masks, offset = [], 0
-        for w in weights:
-            masks.append(chosen[offset:offset + w.size].reshape(w.shape))
-            offset += w.size
-    return masks, scores
-
-
-def test_synflow_iterative_masks_match_numpy_reference():
-    model = chain((10, 8, 6, 4))
-    expected_masks, expected_scores = numpy_synflow(model.get_weights(), 0.9, 6)
-    result = synflow_mod.run(model, 0.9, iterations=6, jit_compile=False, exact_schedule=True)
-    for key, mask, score in zip(result.masks, expected_masks, expected_scores):
-        np.testing.assert_array_equal(result.masks[key], mask)
-        np.testing.assert_allclose(result.scores[key], score, rtol=1e-10, atol=1e-300)
-    fast = synflow_mod.run(model, 0.9, iterations=6, jit_compile=False)
-    total = sum(m.size for m in fast.masks.values())
-    assert sum(int(m.sum()) for m in fast.masks.values()) == int(np.floor(total * 0.1 + 0.5))
-
-
 def test_synflow_xla_and_graph_agree():
     model = chain((16, 12, 8, 4))
     xla = synflow_mod.run(model, 0.95, iterations=8)
@@ -263,6 +223,23 @@ def test_synflow_xla_and_graph_agree():
     for key in xla.masks:
         np.testing.assert_array_equal(xla.masks[key], graph.masks[key])
         np.testing.assert_allclose(xla.scores[key], graph.scores[key], rtol=1e-9)
+
+
+def test_synflow_uses_xla_by_default_only_where_a_gpu_or_tpu_is_visible(monkeypatch):
+    model = chain()
+    devices = {"GPU": [], "TPU": []}
+    monkeypatch.setattr(tf.config, "list_logical_devices", lambda kind=None: devices.get(kind, []))
+    chosen = {}
+    for visible in ([], ["/device:GPU:0"]):
+        devices["GPU"] = visible
+        for option in (None, True, False):
+            scorer = synflow_mod.SynFlowScorer(model, jit_compile=option)
+            chosen[(bool(visible), option)] = scorer.jit_compile
+            scorer.close()
+    assert chosen == {(False, None): False, (False, True): True, (False, False): False,
+                      (True, None): True, (True, True): True, (True, False): False}
+    with pytest.raises(ValueError, match=r"jit_compile='yes': must be one of \[None, True, False\]"):
+        synflow_mod.SynFlowScorer(model, jit_compile="yes")
 
 
 def test_synflow_per_layer_counts_are_exact():
@@ -273,16 +250,22 @@ def test_synflow_per_layer_counts_are_exact():
 
 
 def test_synflow_is_robust_to_float32_overflow():
-    """30 layers of width 32 with all-ones weights: R = 32**30 * 32 ~ 1e46 > float32 max."""
-    model = chain((32,) * 31, activation=None, initializer=keras.initializers.Constant(1.0))
+    """30 layers of width 32, weights in [0.5, 1.5): R ~ 32**31 ~ 1e46 > float32 max.
+
+    (Not all-equal weights: the official rule prunes tied scores together, which would empty it.)
+    """
+    model = chain((32,) * 31, activation=None, initializer=keras.initializers.RandomUniform(0.5, 1.5, seed=0))
     with pytest.raises(FloatingPointError, match="overflowed in float32"):
         synflow_mod.run(model, None, dtype="float32", jit_compile=False)
     result = synflow_mod.run(model, 0.5, iterations=3, jit_compile=False)
-    assert np.isfinite(result.path_mass[0]) and result.path_mass[0] == pytest.approx(32.0 ** 31, rel=1e-12)
+    expected = np.ones(32)
+    for w in model.get_weights():
+        expected = expected @ w.astype(np.float64)
+    assert expected.sum() > 1e40 and result.path_mass[0] == pytest.approx(expected.sum(), rel=1e-12)
     totals = [s.sum() for s in result.scores.values()]
     np.testing.assert_allclose(totals, totals[0], rtol=1e-9)
     total = sum(m.size for m in result.masks.values())
-    assert sum(int(m.sum()) for m in result.masks.values()) == total // 2
+    assert sum(int(m.sum()) for m in result.masks.values()) == total - int(0.5 * total) == 15360
 
 
 def test_synflow_bypasses_softmax_and_keeps_biases_as_abs():

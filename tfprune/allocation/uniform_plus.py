@@ -1,18 +1,23 @@
 """Uniform+ allocation (Gale, Elsen, Hooker, "The state of sparsity in deep neural networks", 2019),
 as used by the LAMP paper: the first layer is kept dense when it is a convolution, the last
-layer is pruned to at most 80%, and the rest share one sparsity, raised so that the overall
-target is still met. A target that cannot be met under those rules is an error.
+layer keeps at least ``round(0.2 * n)`` of its ``n`` weights (the LAMP code's
+``np.round(n * 0.2)``, so it is pruned to about 80% at most), and the rest share one sparsity,
+raised so that the overall target is still met. A target that cannot be met under those rules is
+an error.
 """
-
-import math
 
 from tfprune.allocation import budget
 
 LAST_LAYER_MAX = 0.8
 
 
+def last_layer_minimum(size):
+    """Weights the last layer keeps at least: ``round(0.2 * size)``, as in the LAMP code."""
+    return int(round(size * (1.0 - LAST_LAYER_MAX)))
+
+
 def uniform_plus(weights, sparsity):
-    """Uniform, but first conv layer dense and last layer at most 80% sparse (Gale et al.)."""
+    """Uniform, but first conv layer dense and last layer keeping round(20%) (Gale et al.)."""
     sparsity = budget.check_sparsity(sparsity)
     weights = budget.check_weights(weights, need_values=False)
     sizes = budget.sizes_of(weights)
@@ -25,23 +30,27 @@ def uniform_plus(weights, sparsity):
     middle = [k for k in keys if k not in (first, last)]
     n_mid = sum(sizes[k] for k in middle)
     n_last = sizes[last] if last else 0
+    last_min = last_layer_minimum(n_last) if last else 0
     s = pruned / (n_mid + n_last) if n_mid + n_last else 0.0
-    if last and s > LAST_LAYER_MAX:
-        s = (pruned - LAST_LAYER_MAX * n_last) / n_mid if n_mid else math.inf
-    last_s = min(s, LAST_LAYER_MAX) if last else None
+    targets = {}
+    if last and round(n_last * (1.0 - s)) < last_min:  # the last layer is held at its minimum
+        targets[last] = last_min
+        s = (pruned - (n_last - last_min)) / n_mid if n_mid else 1.0
+    elif last:
+        targets[last] = n_last * (1.0 - s)
     if s >= 1.0:
-        reachable = (n_mid + LAST_LAYER_MAX * n_last) / total
+        reachable = (n_mid + n_last - last_min) / total
         raise ValueError(
-            f"sparsity={sparsity!r}: unreachable with uniform+ (first conv dense, last layer at most "
-            f"{LAST_LAYER_MAX:.0%}); on this model it must stay below {reachable:.4f}"
+            f"sparsity={sparsity!r}: unreachable with uniform+ (first conv dense, last layer keeping "
+            f"round({1 - LAST_LAYER_MAX:.1f} n) = {last_min} weights); on this model it must stay below "
+            f"{reachable:.4f}"
         )
-    targets = {k: sizes[k] * (1.0 - s) for k in middle}
+    targets.update({k: sizes[k] * (1.0 - s) for k in middle})
     lower, upper = {}, dict(sizes)
     if first:
         targets[first] = sizes[first]
         lower[first] = sizes[first]
     if last:
-        targets[last] = sizes[last] * (1.0 - last_s)
-        lower[last] = math.ceil(sizes[last] * (1.0 - LAST_LAYER_MAX) - 1e-9)
+        lower[last] = last_min
     keep = budget.apportion({k: targets[k] for k in keys}, keep_total, lower=lower, upper=upper)
     return budget.to_sparsity(keep, sizes)

@@ -10,34 +10,41 @@ Linearise the network: every weight ``w`` is replaced by ``|w|``; feed one all-o
 
 For a chain of linear layers without biases ``sum_{w in layer} score(w) = R`` in every layer
 (conservation), so a global ranking does not empty whole layers the way magnitude or SNIP can.
-The algorithm prunes iteratively: with final density ``rho = 1 - sparsity`` and ``n`` iterations
-(100 in the paper), iteration ``k = 0 .. n-1`` scores the current masked network and keeps the
-``round(N * rho**((k+1)/n))`` best weights (the exponential schedule); the last iteration keeps
-exactly ``survivors(N, sparsity)`` weights, the same count as every tfprune allocation.
+
+The loop is the official one (``prune_loop`` with the exponential schedule and global scope):
+with final density ``rho = 1 - sparsity``, ``n`` iterations (100 in the paper) and ``N``
+prunable weights, iteration ``k = 0 .. n-1`` scores the current masked network, computes
+``k_prune = int((1 - rho**((k+1)/n)) * N)`` and zeroes every weight whose score is ``<=`` the
+``k_prune``-th smallest score of all ``N`` (weights pruned earlier score 0 and stay pruned; ties
+at the threshold are pruned together; nothing changes when ``k_prune < 1``). The last iteration
+therefore keeps ``N - int(sparsity * N)`` weights (fewer only when scores tie at the threshold):
+``survivors(N, sparsity) = floor(N (1 - sparsity) + 1/2)`` of the other tfprune paths, or one
+more (when the fractional part of ``N (1 - sparsity)`` is in (0, 1/2)).
 
 Choices made here (documented in docs/pruning_at_init.md):
 
 * What is linearised: every weight of the network, biases and BatchNorm parameters/statistics
-  included, is replaced by its absolute value -- as the official code does
-  (``param.abs_()`` over the whole ``state_dict``); BatchNorm runs in inference mode. Keras
-  initialises biases to zero, so at initialisation this usually equals the bias-free form.
-  Weights are never "restored": the scores are computed on an independent clone.
-* Output: R sums the logits; a final softmax/sigmoid is bypassed (a softmax output would make
-  R constant). The official models output logits.
-* Overflow: R is a sum over all input-output paths of products of |w|, which overflows float32
-  on deep networks (and underflows at high sparsity). The clone computes in ``dtype="float64"``
-  by default (range 1e+-308); an infinite or NaN R raises a clear error.
-* Speed: all ``n`` iterations run inside one ``tf.function`` (XLA-compiled by default) with the
-  masks as loop tensors -- no retracing and no host round trip per iteration. Intermediate
-  iterations locate their threshold to 1/512 relative precision (a 16-step bisection on the
-  float32 bit pattern of the scores divided by their maximum) and keep every weight at or above it: at least
-  the scheduled count, slightly more only when many scores share that bucket. The final
-  iteration is exact: 31/63-step bisection on the full-precision scores, ties broken by position
-  (earlier layer, then row-major order), exactly the core's tie rule. ``exact_schedule=True``
-  makes every iteration exact.
+  included, is replaced by its absolute value, as the official code does; BatchNorm runs in
+  inference mode. Weights are never "restored": the scores are computed on an independent clone.
+* Saturating activations: in the |w| network ReLU6 saturates and passes no gradient, so every
+  weight before it scores 0. With ``unclip=True`` (default) the scoring clone's clipped ReLUs
+  (``ReLU(max_value=...)`` layers, ``tf.nn.relu6``) become plain ReLUs -- the positively
+  homogeneous network the method assumes; the model itself is untouched (the ReLU6 of a
+  hard-sigmoid, ``ReLU6(x + 3) / 6``, is kept: saturated, hard-swish passes its input). Scores
+  that are all 0 raise a ValueError; a layer whose scores are all 0 in the dense network (e.g.
+  behind a saturated gate) gets a warning (the official rule prunes it first) or, with per-layer
+  counts, a ValueError.
+* Output: R sums the logits; a final softmax/sigmoid is bypassed.
+* Overflow: the clone computes in ``dtype="float64"`` by default; an infinite or NaN R raises.
+* Speed: all ``n`` iterations run inside one ``tf.function`` with the masks as loop tensors. The
+  exact threshold is a sort of the ``N`` scores per iteration. ``jit_compile=None`` (default)
+  XLA-compiles the loop where a GPU or TPU is visible and runs a plain graph on CPU, where XLA's
+  compilation of large models costs more than it saves. ``selection="fast"`` replaces the sort of
+  the intermediate iterations by a 1/512-precision threshold (see :data:`SELECTIONS`).
 * Per-layer counts (``keep={key: survivors}``, used by :func:`tfprune.prune_at_init` for
-  the shape-based allocations): each layer follows its own exponential schedule
-  ``round(N_l * d_l**((k+1)/n))`` and ranks its own weights.
+  the shape-based allocations): each layer follows the official rule on its own
+  (``int((1 - d_l**((k+1)/n)) * N_l)`` pruned, ``d_l = keep_l / N_l``) and the last iteration
+  keeps exactly ``keep_l`` (ties to the earlier position).
 
 Returned scores are those of the last iteration (weights pruned in earlier iterations score 0);
 :func:`run` also returns the iterative masks themselves.
@@ -53,12 +60,24 @@ import numpy as np
 
 from tfprune import layers
 from tfprune.allocation import budget
-from tfprune.backend import tf
-from tfprune._validate import check_int
+from tfprune.backend import keras, tf
+from tfprune._validate import check_choice, check_int
 from tfprune.scoring import _common
 
 ITERATIONS = 100
 _DTYPES = ("float32", "float64")
+#: ``selection=`` choices.
+#:
+#: * ``"official"`` (default): every iteration applies the official rule with the exact
+#:   ``k_prune``-th smallest score (a sort); the masks equal the official code's.
+#: * ``"fast"``: intermediate iterations place the threshold only to 1/512 relative precision
+#:   (a 16-step bisection on the float32 bits of the scores divided by their maximum) and keep
+#:   every weight at or above it -- at least the official number of survivors, a few more where
+#:   scores share the threshold's bucket; the last iteration is the official one, so the final
+#:   count is the same. The masks differ from the official ones: every early difference changes
+#:   later rankings (on a 40-100-100-10 MLP the survivors shared with the official masks were
+#:   94% at 90% sparsity, 64% at 99%, 73% at 99.9%).
+SELECTIONS = ("official", "fast")
 
 SynFlowResult = collections.namedtuple("SynFlowResult", "scores masks path_mass")
 SynFlowResult.__doc__ = """Outcome of :func:`run`.
@@ -69,84 +88,107 @@ path_mass: (R of the dense network, R at the last iteration), as floats.
 """
 
 
-def _int_type(dtype):
-    return tf.int64 if dtype == tf.float64 else tf.int32
+def default_jit_compile():
+    """XLA where it pays: True when TensorFlow sees a GPU or TPU, False on CPU only.
 
-
-def _bisect(bits, valid, k, top_bit, steps, int_dtype):
-    """Largest t with count(valid & bits >= t) >= k (bits >= 0 where valid), and the bits with
-    invalid entries set to -1.
-
-    Bit by bit from ``top_bit`` down, ``steps`` bits, in a rolled loop (XLA compiles it once).
+    On CPU, XLA's compilation of a large model's 100-iteration loop costs more than it saves
+    (Xception at 32x32: 551 s with XLA, 54 s without).
     """
-    b = tf.where(valid, bits, tf.constant(-1, int_dtype))
-    one = tf.constant(1, int_dtype)
-
-    def body(s, lo):
-        cand = lo + tf.bitwise.left_shift(one, tf.cast(s, int_dtype))
-        count = tf.reduce_sum(tf.cast(b >= cand, tf.int32))
-        return s - 1, tf.where(count >= k, cand, lo)
-
-    _, lo = tf.while_loop(
-        lambda s, lo: s > top_bit - steps, body, (tf.constant(top_bit), tf.constant(0, int_dtype)),
-        maximum_iterations=steps,
-    )
-    return b, lo
+    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
 
 
-#: Bisection steps of the intermediate thresholds, from bit 29 of the normalised float32 scores:
+def official_prune_count(size, density, iteration, iterations):
+    """Weights pruned after iteration ``iteration`` (0-based) in the official loop:
+    ``int((1 - density**((iteration+1)/iterations)) * size)``, in the official float arithmetic."""
+    return int((1.0 - density ** ((iteration + 1) / iterations)) * size)
+
+
+def _prune_official(scores, valid, n_prune):
+    """The official rule: keep the entries scoring above the ``n_prune``-th smallest of all
+    entries (pruned ones score 0 and count); every entry when ``n_prune < 1``."""
+    kth = tf.gather(tf.sort(scores), tf.maximum(n_prune - 1, 0))
+    return tf.logical_and(valid, tf.logical_or(n_prune < 1, scores > kth))
+
+
+#: Bisection steps of the "fast" thresholds, from bit 29 of the normalised float32 scores:
 #: 7 exponent and 9 mantissa bits, i.e. 1/512 relative precision.
 FAST_STEPS = 16
 
 
-def _select_fast(scores, valid, k):
-    """Keep the valid entries at or above a threshold found to 1/512 relative precision.
-
-    At least min(k, count(valid)) entries are kept; more only where several scores share the
-    threshold's 1/512-wide bucket.
-    """
+def _prune_fast(scores, valid, n_prune):
+    """Keep the valid entries at or above a threshold found to 1/512 relative precision: at least
+    ``min(size - n_prune, count(valid))`` of them, more where scores share the threshold's bucket."""
+    k = tf.size(scores) - n_prune
     top = tf.reduce_max(tf.where(valid, scores, tf.zeros_like(scores)))
     safe = tf.where(top > 0, top, tf.ones_like(top))
     normed = tf.cast(tf.where(valid, scores / safe, tf.zeros_like(scores)), tf.float32)
-    bits = tf.bitcast(normed, tf.int32)  # values in [0, 1]: bit 30 is always 0
-    b, lo = _bisect(bits, valid, k, 29, FAST_STEPS, tf.int32)
-    return tf.logical_and(valid, tf.logical_and(b >= lo, k > 0))
+    bits = tf.where(valid, tf.bitcast(normed, tf.int32), -1)  # values in [0, 1]: bit 30 is always 0
+
+    def body(s, lo):
+        cand = lo + tf.bitwise.left_shift(1, s)
+        count = tf.reduce_sum(tf.cast(bits >= cand, tf.int32))
+        return s - 1, tf.where(count >= k, cand, lo)
+
+    _, lo = tf.while_loop(lambda s, lo: s > 29 - FAST_STEPS, body, (tf.constant(29), tf.constant(0)),
+                          maximum_iterations=FAST_STEPS)
+    return tf.logical_and(valid, tf.logical_and(bits >= lo, k > 0))
 
 
-def _select_exact(scores, valid, k):
-    """Exactly min(k, count(valid)) entries: the largest scores, ties to the earlier position."""
-    int_dtype = _int_type(scores.dtype)
-    top_bit = 62 if int_dtype == tf.int64 else 30
-    bits = tf.bitcast(tf.where(valid, scores, tf.zeros_like(scores)), int_dtype)
-    b, lo = _bisect(bits, valid, k, top_bit, top_bit + 1, int_dtype)
-    above = tf.logical_and(valid, b > lo)
-    ties = tf.logical_and(valid, tf.equal(b, lo))
-    room = k - tf.reduce_sum(tf.cast(above, tf.int32))
-    rank = tf.cumsum(tf.cast(ties, tf.int32), exclusive=True)
-    keep = tf.logical_or(above, tf.logical_and(ties, rank < room))
-    return tf.logical_and(keep, k > 0)
+def _keep_exact(scores, valid, n_prune):
+    """Exactly ``min(size - n_prune, count(valid))`` entries: the largest scores, ties to the
+    earlier position."""
+    ranked = tf.where(valid, scores, -tf.ones_like(scores))
+    order = tf.argsort(ranked, direction="DESCENDING", stable=True)
+    rank = tf.scatter_nd(order[:, None], tf.range(tf.size(order)), tf.shape(order))
+    return tf.logical_and(valid, rank < tf.size(scores) - n_prune)
 
+
+def _is_hard_sigmoid(layer):
+    """True for the ReLU6 of ``ReLU6(x + 3) / 6`` (how tf_keras's MobileNetV3 builds hard-sigmoid
+    and hard-swish): its input is an ``x + c`` op."""
+    inbound = [l for node in layer._inbound_nodes for l in tf.nest.flatten(node.inbound_layers)]
+    return any(getattr(l, "symbol", None) == "__operators__.add" for l in inbound)
+
+
+def _unclip(model):
+    """Turn the clipped ReLUs of ``model`` (a private clone) used as activations into plain ReLUs
+    (not the ReLU6 of a hard-sigmoid); their paths."""
+    changed = []
+    for path, layer in layers.iter_layers(model):
+        if isinstance(layer, keras.layers.ReLU) and layer.max_value is not None and not _is_hard_sigmoid(layer):
+            layer.max_value = None
+        elif getattr(layer, "activation", None) is tf.nn.relu6:
+            layer.activation = tf.nn.relu
+        elif getattr(layer, "symbol", None) == "nn.relu6":  # tf.nn.relu6 called on a Keras tensor
+            layer.function = tf.nn.relu
+        else:
+            continue
+        changed.append(path)
+    return changed
 
 class SynFlowScorer:
     """A reusable SynFlow scorer for one model: the clone and compiled loop are built once.
 
     ``scorer(sparsity, iterations)`` may be called repeatedly (e.g. for several sparsities)
     without recompiling, as long as ``iterations`` and the per-layer mode do not change.
-    :func:`synflow_scores` and :func:`run` build one and call it once.
+    :func:`synflow_scores` and :func:`run` build one and call it once. See :func:`synflow_scores`
+    for the arguments.
     """
 
-    def __init__(self, model, *, exclude=None, dtype="float64", jit_compile=True, exact_schedule=False,
-                 input_shape=None):
+    def __init__(self, model, *, exclude=None, dtype="float64", jit_compile=None, selection="official",
+                 unclip=True, input_shape=None):
         _common.check_plain_model(model)
         _common.check_exclude(model, exclude)
-        if dtype not in _DTYPES:
-            raise ValueError(f"dtype={dtype!r}: must be one of {_DTYPES}")
+        check_choice(dtype, "dtype", _DTYPES)
+        check_choice(jit_compile, "jit_compile", [None, True, False])
+        self.selection = check_choice(selection, "selection", SELECTIONS)
         self.dtype = tf.as_dtype(dtype)
-        self.jit_compile = bool(jit_compile)
-        self.exact_schedule = bool(exact_schedule)
+        self.jit_compile = default_jit_compile() if jit_compile is None else bool(jit_compile)
         # R sums the logits: a final softmax would make R constant (official models output logits).
         net = _common.logits_model(model) if len(model.outputs) == 1 else model
         self._clone = _common.float_clone(net, dtype, lambda layer, name, value: np.abs(value))
+        #: paths of the layers whose clip was removed for scoring
+        self.unclipped = _unclip(self._clone) if unclip else []
         found = layers.prunable(self._clone, exclude)
         self.keys = list(found)
         self._variables = [w.variable for w in found.values()]
@@ -173,44 +215,41 @@ class SynFlowScorer:
         ]
         return r, scores
 
-    def _select(self, scores, masks, k, exact):
-        select = _select_exact if exact else _select_fast
-        if k.shape.rank == 0:  # one global count
+    def _select(self, rule, scores, masks, n_prune):
+        if n_prune.shape.rank == 0:  # one global count
             flat_scores = tf.concat([tf.reshape(s, [-1]) for s in scores], 0)
             valid = tf.concat([tf.reshape(m > 0, [-1]) for m in masks], 0)
-            parts = tf.split(tf.cast(select(flat_scores, valid, k), self.dtype), self.sizes)
+            parts = tf.split(tf.cast(rule(flat_scores, valid, n_prune), self.dtype), self.sizes)
         else:  # one count per layer
             parts = [
-                tf.cast(select(tf.reshape(s, [-1]), tf.reshape(m > 0, [-1]), k[i]), self.dtype)
+                tf.cast(rule(tf.reshape(s, [-1]), tf.reshape(m > 0, [-1]), n_prune[i]), self.dtype)
                 for i, (s, m) in enumerate(zip(scores, masks))
             ]
         return [tf.reshape(p, shape) for p, shape in zip(parts, self.shapes)]
 
     def _loop(self, counts):
         n = counts.shape[0]
+        middle = _prune_fast if self.selection == "fast" else _prune_official
+        last = _keep_exact if counts.shape.rank == 2 else _prune_official
         masks = [tf.ones(shape, self.dtype) for shape in self.shapes]
-        first = tf.constant(float("nan"), self.dtype)
-        if n > 1:
-            def body(i, masks, first):
-                r, scores = self._score(masks)
-                masks = self._select(scores, masks, counts[i], self.exact_schedule)
-                first = tf.where(tf.equal(i, 0), r, first)
-                return i + 1, masks, first
+        first, scores = self._score(masks)
+        sums = tf.stack([tf.reduce_sum(s) for s in scores])
+        r = first
 
-            _, masks, first = tf.while_loop(
-                lambda i, masks, first: i < n - 1, body, (tf.constant(0), masks, first),
-                maximum_iterations=n - 1,
+        def body(i, masks, scores, r):
+            masks = self._select(middle, scores, masks, counts[i])
+            r, scores = self._score(masks)
+            return i + 1, masks, scores, r
+
+        if n > 1:
+            _, masks, scores, r = tf.while_loop(
+                lambda i, *_: i < n - 1, body, (tf.constant(0), masks, scores, r), maximum_iterations=n - 1,
             )
-        r, scores = self._score(masks)
-        final = self._select(scores, masks, counts[n - 1], True)
-        if n == 1:
-            first = r
-        return scores, final, first, r
+        return scores, self._select(last, scores, masks, counts[n - 1]), first, r, sums
 
     def _dense(self):
-        masks = [tf.ones(shape, self.dtype) for shape in self.shapes]
-        r, scores = self._score(masks)
-        return scores, r
+        r, scores = self._score([tf.ones(shape, self.dtype) for shape in self.shapes])
+        return scores, r, tf.stack([tf.reduce_sum(s) for s in scores])
 
     def _function(self, name, fn):
         key = (name, self.jit_compile)
@@ -241,6 +280,36 @@ class SynFlowScorer:
         finally:
             logger.setLevel(level)
 
+    def _check(self, first, last, scores, dense_sums, per_layer):
+        if not (math.isfinite(first) and math.isfinite(last)) or not all(np.all(np.isfinite(s)) for s in scores):
+            raise FloatingPointError(
+                f"SynFlow overflowed in {self.dtype.name}: R = {first!r} for the dense network"
+                + ("; use dtype='float64'" if self.dtype == tf.float32 else "; the network is too deep for float64")
+            )
+        hint = (
+            "SynFlow needs a network whose output grows with |w| along every path (ReLU, linear)"
+            + ("" if self.unclipped else "; unclip=True turns ReLU6 into ReLU for scoring")
+        )
+        if first == 0.0 or not np.any(dense_sums > 0):
+            raise ValueError(
+                f"SynFlow: every score is 0 (R = {first!r} on the all-ones input): the |w| network's output "
+                f"does not depend on its prunable weights, e.g. a saturating activation or gate; {hint}, "
+                "or use another score"
+            )
+        dead = [
+            key for key, total, weight in zip(self.keys, dense_sums, self._weights)
+            if total == 0.0 and bool(tf.reduce_any(weight != 0))
+        ]
+        if dead:
+            message = (
+                f"SynFlow: every score of {dead} is 0 in the dense |w| network (no gradient reaches them, e.g. "
+                f"behind a saturated sigmoid or hard-sigmoid gate), so the method cannot rank them; {hint}; "
+                "exclude=[their layers] leaves them dense"
+            )
+            if per_layer:
+                raise ValueError(message + " (a per-layer allocation would choose their survivors by position)")
+            warnings.warn(message + " (the official rule prunes them first, as ties)", stacklevel=4)
+
     # ----------------------------------------------------------------- public
 
     def close(self):
@@ -253,17 +322,20 @@ class SynFlowScorer:
         self._functions.clear()
         self._clone = self._variables = self._weights = None
 
-    def schedule(self, sparsity, iterations=ITERATIONS, keep=None):
-        """Survivor counts per iteration: shape (n,) (global) or (n, layers) (``keep`` given)."""
+    def prune_counts(self, sparsity, iterations=ITERATIONS, keep=None):
+        """Weights pruned (zeroed) after each iteration: shape (n,) (global) or (n, layers).
+
+        Global: the official ``int((1 - rho**((k+1)/n)) * N)``, ``rho = 1 - sparsity`` (ties at the
+        threshold prune more). Per layer (``keep`` given): the same rule per layer with
+        ``rho_l = keep_l / N_l``, and ``N_l - keep_l`` exactly at the last iteration.
+        """
         iterations = check_int(iterations, "iterations", 1)
         sparsity = budget.check_sparsity(sparsity)
-        exponents = [(k + 1) / iterations for k in range(iterations)]
         if keep is None:
             total = sum(self.sizes)
-            rho = 1.0 - sparsity
-            counts = [int(math.floor(total * rho ** e + 0.5)) for e in exponents[:-1]]
-            counts.append(budget.survivors(total, sparsity))
-            return np.array(counts, np.int32)
+            return np.array(
+                [official_prune_count(total, 1.0 - sparsity, k, iterations) for k in range(iterations)], np.int32
+            )
         unknown = sorted(set(keep) - set(self.keys))
         missing = [k for k in self.keys if k not in keep]
         if unknown or missing:
@@ -274,7 +346,9 @@ class SynFlowScorer:
             if isinstance(final, bool) or not isinstance(final, numbers.Integral) or not 0 <= final <= size:
                 raise ValueError(f"keep[{key!r}]={final!r}: must be an integer in [0, {size}]")
             density = final / size
-            columns.append([int(math.floor(size * density ** e + 0.5)) for e in exponents[:-1]] + [int(final)])
+            columns.append(
+                [official_prune_count(size, density, k, iterations) for k in range(iterations - 1)] + [size - final]
+            )
         return np.array(columns, np.int32).T.copy()
 
     def __call__(self, sparsity=None, iterations=ITERATIONS, keep=None):
@@ -284,34 +358,30 @@ class SynFlowScorer:
         if sparsity is None:
             if keep is not None:
                 raise ValueError("keep: needs a sparsity (per-layer survivors of the iterative schedule)")
-            scores, r = self._call("dense", self._dense)
+            scores, r, sums = self._call("dense", self._dense)
             first = last = r
             masks = None
         else:
-            counts = tf.constant(self.schedule(sparsity, iterations, keep))
-            scores, final, first, last = self._call(("loop", tuple(counts.shape)), self._loop, counts)
+            counts = tf.constant(self.prune_counts(sparsity, iterations, keep))
+            scores, final, first, last, sums = self._call(("loop", tuple(counts.shape)), self._loop, counts)
             masks = collections.OrderedDict(
                 (k, m.numpy().astype(np.float32)) for k, m in zip(self.keys, final)
             )
         first, last = float(first.numpy()), float(last.numpy())
         scores = [s.numpy().astype(np.float64) for s in scores]
-        if not (math.isfinite(first) and math.isfinite(last)) or not all(np.all(np.isfinite(s)) for s in scores):
-            raise FloatingPointError(
-                f"SynFlow overflowed in {self.dtype.name}: R = {first!r} for the dense network"
-                + ("; use dtype='float64'" if self.dtype == tf.float32 else "; the network is too deep for float64")
-            )
+        self._check(first, last, scores, sums.numpy(), keep is not None)
         scores = collections.OrderedDict(zip(self.keys, scores))
         return SynFlowResult(scores, masks, (first, last))
 
 
 def run(model, sparsity=None, iterations=ITERATIONS, *, exclude=None, keep=None, dtype="float64",
-        jit_compile=True, exact_schedule=False, input_shape=None):
+        jit_compile=None, selection="official", unclip=True, input_shape=None):
     """Iterative SynFlow on ``model``: a :class:`SynFlowResult` (scores, masks, path mass).
 
     See :func:`synflow_scores` for the arguments.
     """
     scorer = SynFlowScorer(
-        model, exclude=exclude, dtype=dtype, jit_compile=jit_compile, exact_schedule=exact_schedule,
+        model, exclude=exclude, dtype=dtype, jit_compile=jit_compile, selection=selection, unclip=unclip,
         input_shape=input_shape,
     )
     try:
@@ -321,7 +391,7 @@ def run(model, sparsity=None, iterations=ITERATIONS, *, exclude=None, keep=None,
 
 
 def synflow_scores(model, data=None, *, sparsity=None, iterations=ITERATIONS, exclude=None, keep=None,
-                   dtype="float64", jit_compile=True, exact_schedule=False, input_shape=None):
+                   dtype="float64", jit_compile=None, selection="official", unclip=True, input_shape=None):
     """SynFlow saliencies ``{key: |w * dR/dw|}`` of the |w|-linearised ``model``.
 
     Args:
@@ -334,11 +404,15 @@ def synflow_scores(model, data=None, *, sparsity=None, iterations=ITERATIONS, ex
       exclude: layer names or a predicate ``layer -> bool``: left unmasked and unscored.
       keep: optional {key: final survivors} to follow per-layer schedules instead of one global one.
       dtype: "float64" (default, robust on deep networks) or "float32".
-      jit_compile: XLA-compile the loop (falls back to plain graph mode if XLA fails).
-      exact_schedule: exact survivor counts at every iteration, not only the last.
+      jit_compile: None (default): XLA where a GPU or TPU is visible, a plain graph on CPU
+        (:func:`default_jit_compile`); True/False force it (True falls back to a plain graph if
+        XLA fails).
+      selection: "official" (default, the official masks) or "fast" (see :data:`SELECTIONS`).
+      unclip: score with the clipped ReLUs used as activations (ReLU6) turned into ReLUs in the
+        clone, not the ReLU6 of a hard-sigmoid (the model is untouched).
       input_shape: the input shape without batch axis, when the model's is not fully known.
     """
     return run(
         model, sparsity, iterations, exclude=exclude, keep=keep, dtype=dtype, jit_compile=jit_compile,
-        exact_schedule=exact_schedule, input_shape=input_shape,
+        selection=selection, unclip=unclip, input_shape=input_shape,
     ).scores
