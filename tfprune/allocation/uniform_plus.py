@@ -17,20 +17,26 @@ def last_layer_minimum(size):
 
 
 def uniform_plus(weights, sparsity):
-    """Uniform, but first conv layer dense and last layer keeping round(20%) (Gale et al.)."""
+    """Uniform, but first conv layer dense and last layer keeping round(20%) (Gale et al.).
+
+    On weights pruned before (zeros), the layers prune the same fraction of their surviving
+    weights and the first convolution keeps all of its survivors, as the LAMP code does at
+    each round.
+    """
     sparsity = budget.check_sparsity(sparsity)
     weights = budget.check_weights(weights, need_values=False)
     sizes = budget.sizes_of(weights)
     keys = list(sizes)
     total = sum(sizes.values())
     keep_total = budget.survivors(total, sparsity)
-    pruned = total - keep_total
+    alive = budget.alive_of(weights, keep_total)
     first = keys[0] if len(keys) > 1 and len(weights[keys[0]].shape) >= 3 else None
     last = keys[-1] if len(keys) > 1 else None
     middle = [k for k in keys if k not in (first, last)]
-    n_mid = sum(sizes[k] for k in middle)
-    n_last = sizes[last] if last else 0
-    last_min = last_layer_minimum(n_last) if last else 0
+    pruned = sum(alive.values()) - keep_total
+    n_mid = sum(alive[k] for k in middle)
+    n_last = alive[last] if last else 0
+    last_min = min(last_layer_minimum(sizes[last]), n_last) if last else 0
     s = pruned / (n_mid + n_last) if n_mid + n_last else 0.0
     targets = {}
     if last and round(n_last * (1.0 - s)) < last_min:  # the last layer is held at its minimum
@@ -45,11 +51,11 @@ def uniform_plus(weights, sparsity):
             f"round({1 - LAST_LAYER_MAX:.1f} n) = {last_min} weights); on this model it must stay below "
             f"{reachable:.4f}"
         )
-    targets.update({k: sizes[k] * (1.0 - s) for k in middle})
-    lower, upper = {}, dict(sizes)
+    targets.update({k: alive[k] * (1.0 - s) for k in middle})
+    lower, upper = {}, dict(alive)
     if first:
-        targets[first] = sizes[first]
-        lower[first] = sizes[first]
+        targets[first] = alive[first]
+        lower[first] = alive[first]
     if last:
         lower[last] = last_min
     keep = budget.apportion({k: targets[k] for k in keys}, keep_total, lower=lower, upper=upper)
