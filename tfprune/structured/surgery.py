@@ -87,7 +87,7 @@ def resolve(a: graph.Analysis, selection: Mapping[str, Any]) -> dict[int, Select
                              f"prunable groups are {prunable}") from None
         group = groups[a.producers[gid][0]]
         if not group.prunable:
-            raise ValueError(f"selection: group {group.name!r} cannot be pruned: its channels {group.reason}")
+            raise ValueError(f"selection: group {group.name!r} cannot be pruned ({group.reason})")
         if gid in resolved:
             raise ValueError(f"selection: {name!r} names group {group.name!r} twice (layers {group.producers} "
                              "are coupled and selected together)")
