@@ -32,29 +32,32 @@ def planted(weights, n=400, seed=1):
     return model, x, (hidden @ np.asarray(weights, np.float32))[:, None], hidden
 
 
-def brute_force_path(hidden, signs, y, steps):
-    """At every step try every neuron in NumPy and keep the one with the lowest MSE."""
+def brute_force_path(hidden, signs, y, steps, repeats):
+    """At every step try every neuron (every unselected one without repeats) in NumPy and keep the
+    one with the lowest MSE."""
     counts, path, losses = np.zeros(N), [], []
     for n in range(steps):
-        trials = [np.mean(((hidden * signs) @ ((counts + np.eye(N)[i]) / (n + 1)) - y[:, 0]) ** 2) for i in range(N)]
+        trials = [np.mean(((hidden * signs) @ ((counts + np.eye(N)[i]) / (n + 1)) - y[:, 0]) ** 2)
+                  if repeats or counts[i] == 0 else np.inf for i in range(N)]
         path.append(int(np.argmin(trials)))
         losses.append(min(trials))
         counts[path[-1]] += 1
     return path, losses
 
 
-def run(model, x, y, keep, max_steps=None):
+def run(model, x, y, keep, max_steps=None, repeats=True):
     return greedy_layer(model, "h", x, y, keep=keep, tolerance=None, reference=None, candidates=N,
                         batch_size=len(x), eval_x=x, eval_y=y, loss="mse", rng=np.random.default_rng(0),
-                        max_steps=max_steps)
+                        max_steps=max_steps, repeats=repeats)
 
 
-def test_greedy_finds_exactly_the_planted_neurons_and_follows_brute_force():
+@pytest.mark.parametrize("repeats", [False, True])
+def test_greedy_finds_exactly_the_planted_neurons_and_follows_brute_force(repeats):
     target = [0, 3, 7]
     weights = np.isin(np.arange(N), target) / len(target)
     model, x, y, hidden = planted(weights)
-    path = run(model, x, y, keep=3)
-    expected, losses = brute_force_path(hidden, np.where(weights > 0, 1.0, -1.0), y, 3)
+    path = run(model, x, y, keep=3, repeats=repeats)
+    expected, losses = brute_force_path(hidden, np.where(weights > 0, 1.0, -1.0), y, 3, repeats)
     assert path.picks == expected
     assert sorted(path.picks) == target
     np.testing.assert_allclose(path.losses, losses, rtol=1e-4, atol=1e-9)
@@ -117,4 +120,6 @@ def test_greedy_on_a_classifier_stops_within_tolerance_or_at_the_budget():
     assert len(chosen["c1"]) == 3 or paths["c1"].scores[-1] >= 0.9
     assert len(chosen["c1"]) <= 3
     assert paths["skip"].scores[-1] >= 0.9 or len(chosen["skip"]) == 4
-    assert all(p.evaluated == 4 * len(p.picks) for p in paths.values())
+    # without repeats the candidates are the unselected channels, at most 4 per step
+    assert all(p.evaluated == sum(min(4, p.width - s) for s in range(len(p.picks))) for p in paths.values())
+    assert all(len(set(p.picks)) == len(p.picks) for p in paths.values())

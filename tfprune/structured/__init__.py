@@ -3,7 +3,14 @@
 * :func:`channel_groups` -- the channels that must be removed together (residual Adds tie them);
 * :func:`surgery` -- a narrower tf_keras model from a channel selection (:class:`Selection`);
 * :func:`masked_model` -- the same function at full width, for comparison;
-* :func:`count_params`, :func:`count_flops` -- the report's counts.
+* :func:`count_params`, :func:`count_flops` -- the report's counts;
+* :func:`select` -- choose channels with a selector of :data:`SELECTORS` (``greedy``, ``l1``,
+  ``random``), cut them out, report widths, parameters, FLOPs and accuracy before/after.
+
+Facts of every selector: ``uses_data`` (reads the training data), ``tolerance`` (has an
+accuracy-tolerance stopping rule, else it needs ``width``), ``options`` (extra keyword
+arguments it accepts). A new selector is one function plus one ``register(...)``; its protocol
+is in :mod:`tfprune.structured.baselines`.
 
 Reference: Ye et al., "Good subnetworks provably exist: pruning via greedy forward selection",
 ICML 2020. See ``docs/structured.md``.
@@ -11,14 +18,31 @@ ICML 2020. See ``docs/structured.md``.
 
 from tfprune.structured.counting import count_flops, count_params
 from tfprune.structured.graph import ChannelGroup, channel_groups
+from tfprune.registry import Registry
+from tfprune.structured import baselines, greedy
+from tfprune.structured.pipeline import SelectReport, select
 from tfprune.structured.surgery import Selection, masked_model, surgery
 
+#: Every channel selector, with its facts.
+SELECTORS = Registry("selector", "method", {"uses_data": False, "tolerance": False, "options": ()})
+SELECTORS.register("greedy", greedy.selector, uses_data=True, tolerance=True,
+                   options=("candidates", "batch_size", "subsample", "loss", "max_steps", "repeats"),
+                   summary="greedy forward selection (Ye et al. 2020)")
+SELECTORS.register("l1", baselines.l1, summary="largest kernel L1 norm (Li et al. 2017)")
+SELECTORS.register("random", baselines.random, summary="uniformly random channels")
+
+register = SELECTORS.register
+
 __all__ = [
+    "SELECTORS",
     "ChannelGroup",
+    "SelectReport",
     "Selection",
     "channel_groups",
     "count_flops",
     "count_params",
     "masked_model",
+    "register",
+    "select",
     "surgery",
 ]

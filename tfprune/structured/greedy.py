@@ -1,17 +1,19 @@
 """Greedy forward selection of channels (Ye et al., "Good subnetworks provably exist: pruning via
 greedy forward selection", ICML 2020), following the official procedure.
 
-Layer by layer, from input to output: start from the empty multiset; at each step draw up to
-``candidates`` channels at random from *all* channels of the layer (already selected ones
-included, as the official code does, so a channel may be picked again and then weighs more);
-add the candidate whose addition gives the lowest loss on a fresh minibatch. The selection
-weights follow ``alpha <- (1 - 1/(n+1)) alpha + e_i/(n+1)``, i.e. ``alpha = counts / n``; the
-layer's readers see channel ``j`` scaled by ``N * alpha_j`` (``N`` the original width), so that
-the subnetwork's sum estimates the full layer's sum ``sum_j w_j h_j = N mean_j w_j h_j`` (the
-average-of-neurons view of the paper; selecting every channel once is the identity). A layer
-stops when the accuracy on a fixed subsample is within ``tolerance`` of the unpruned model's, or
-when ``keep`` distinct channels are selected. The layer is then cut out (:func:`surgery`) before
-the next one is selected.
+Layer by layer, from input to output: start from the empty set; at each step draw up to
+``candidates`` channels at random among the channels not selected yet (as the official code,
+github.com/lushleaf/Network-Pruning-Greedy-Forward-Selection, does) -- or, with
+``repeats=True``, among all channels, so that a channel may be picked again and then weighs
+more (the multiset of the paper's analysis) -- and add the candidate whose addition gives the
+lowest loss on a fresh minibatch. The selection weights follow
+``alpha <- (1 - 1/(n+1)) alpha + e_i/(n+1)``, i.e. ``alpha = counts / n`` after ``n`` picks;
+the layer's readers see channel ``j`` scaled by ``N * alpha_j`` (``N`` the original width, the
+official code's ``scale * x * prune_a``), so the subnetwork's sum estimates the full layer's
+sum ``sum_j w_j h_j = N mean_j w_j h_j``; selecting every channel once is the identity. A layer
+stops when the accuracy on a fixed subsample is within ``tolerance`` (absolute; the official
+code's ``top1_tol`` is relative) of the unpruned model's, or when ``keep`` distinct channels are
+selected. The layer is then cut out (:func:`surgery`) before the next one is selected.
 
 All candidates of a step are evaluated in one batched forward pass through the rest of the
 network only (the part of the graph downstream of the layer's readers), in a ``tf.function``
@@ -27,6 +29,7 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
+from tfprune._validate import check_choice, check_int
 from tfprune.backend import keras, tf
 from tfprune.structured import graph
 from tfprune.structured.surgery import Selection, surgery
@@ -153,7 +156,7 @@ class Evaluator:
 def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: int | None,
                  tolerance: float | None, reference: float | None, candidates: int, batch_size: int,
                  eval_x: np.ndarray, eval_y: np.ndarray, loss: str | Callable, rng: np.random.Generator,
-                 max_steps: int | None = None, bar: Any = None) -> GreedyPath:
+                 max_steps: int | None = None, repeats: bool = False, bar: Any = None) -> GreedyPath:
     """Greedy forward selection on one group of ``model`` (see the module docstring)."""
     fn = per_example_loss(loss)
     ev = Evaluator(model, name)
@@ -167,7 +170,11 @@ def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: i
     while len(path.picks) < max_steps:
         n = len(path.picks)
         rows = rng.choice(len(x), size=min(batch_size, len(x)), replace=False)
-        cand = np.sort(rng.choice(width, size=k, replace=False))
+        pool = np.arange(width) if repeats else np.flatnonzero(counts == 0)
+        if pool.size == 0:
+            break
+        cand = np.sort(rng.choice(pool, size=min(k, pool.size), replace=False))
+        cand = np.concatenate([cand, np.full(k - cand.size, cand[-1])])  # one compiled shape per layer
         scales = np.tile(counts, (k, 1))
         scales[np.arange(k), cand] += 1
         scales *= width / (n + 1)
@@ -177,7 +184,7 @@ def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: i
         counts[cand[best]] += 1
         path.picks.append(int(cand[best]))
         path.losses.append(float(losses[best]))
-        path.evaluated += k
+        path.evaluated += int(np.unique(cand).size)
         current = ev(eval_frontier, (counts * width / (n + 1))[None])
         path.scores.append(float(tf.reduce_mean(score_of(loss, eval_y, current))))
         if bar is not None:
@@ -192,10 +199,17 @@ def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: i
 
 def greedy(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance: float | None = 0.02,
            candidates: int = 50, batch_size: int = 128, subsample: int = 1000, loss: str | Callable = "crossentropy",
-           seed: int = 0, progress: bool = True, max_steps: int | None = None) -> tuple[dict, dict]:
+           seed: int = 0, progress: bool = True, max_steps: int | None = None,
+           repeats: bool = False) -> tuple[dict, dict]:
     """Greedy forward selection on every group in ``keep`` ({group: max distinct channels or None}),
     input to output. Returns ``({group: Selection}, {group: GreedyPath})``; the selections index
     the *original* model's channels."""
+    check_int(candidates, "candidates", minimum=1)
+    check_int(batch_size, "batch_size", minimum=1)
+    check_int(subsample, "subsample", minimum=1)
+    check_int(max_steps, "max_steps", minimum=1, allow_none=True)
+    check_choice(repeats, "repeats", [False, True])
+    per_example_loss(loss)
     rng = np.random.default_rng(seed)
     sub = rng.choice(len(x), size=min(subsample, len(x)), replace=False)
     eval_x, eval_y = x[sub], y[sub]
@@ -205,8 +219,17 @@ def greedy(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance: f
         with tqdm(total=keep[name], desc=f"  {name}", unit="step", leave=False, disable=not progress) as bar:
             path = greedy_layer(current, name, x, y, keep=keep[name], tolerance=tolerance, reference=reference,
                                 candidates=candidates, batch_size=batch_size, eval_x=eval_x, eval_y=eval_y,
-                                loss=loss, rng=rng, max_steps=max_steps, bar=bar)
+                                loss=loss, rng=rng, max_steps=max_steps, repeats=repeats, bar=bar)
         paths[name] = path
         chosen[name] = path.selection
         current = surgery(current, {name: path.selection})
     return chosen, paths
+
+
+def selector(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance: float | None = 0.02,
+             seed: int = 0, progress: bool = True, **options: Any) -> tuple[dict, dict]:
+    """The ``greedy`` entry of ``SELECTORS``: :func:`greedy` with per-group details for the report."""
+    chosen, paths = greedy(model, x, y, keep, tolerance=tolerance, seed=seed, progress=progress, **options)
+    details = {name: {"steps": len(p.picks), "distinct": len(chosen[name]), "candidates_evaluated": p.evaluated,
+                      "minibatch_loss": p.losses[-1], "subsample_score": p.scores[-1]} for name, p in paths.items()}
+    return chosen, details

@@ -1,0 +1,47 @@
+"""Baseline channel selectors under the same protocol as greedy selection.
+
+* ``l1``: Li, Kadav, Durdanovic, Samet, Graf, "Pruning filters for efficient ConvNets", ICLR 2017:
+  keep the filters (neurons) with the largest L1 norm of their kernel; for channels tied by a
+  merge the norms of all producers are summed. Every group is scored on the original model at
+  once (the paper's "independent" strategy).
+* ``random``: keep channels drawn uniformly at random (seeded).
+
+Both keep scale 1 (no reweighting). Protocol of every selector::
+
+    fn(model, x, y, keep: {group: int | None}, *, tolerance, seed, progress, **options)
+        -> ({group: Selection}, {group: details dict})
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from tfprune.structured import graph
+from tfprune.structured.surgery import Selection
+
+
+def l1_norms(model: Any, group: graph.ChannelGroup) -> np.ndarray:
+    """Sum over the group's producers of each output channel's kernel L1 norm."""
+    return sum(np.abs(model.get_layer(p).get_weights()[0]).reshape(-1, group.width).sum(axis=0)
+               for p in group.producers)
+
+
+def l1(model: Any, x: Any, y: Any, keep: dict, *, tolerance: float | None = None, seed: int = 0,
+       progress: bool = True) -> tuple[dict, dict]:
+    """Keep the ``keep[group]`` channels of largest kernel L1 norm (ties: lower index first)."""
+    groups = graph.channel_groups(model)
+    chosen = {}
+    for name, k in keep.items():
+        norms = l1_norms(model, groups[name])
+        chosen[name] = Selection(np.argsort(-norms, kind="stable")[:k])
+    return chosen, {}
+
+
+def random(model: Any, x: Any, y: Any, keep: dict, *, tolerance: float | None = None, seed: int = 0,
+           progress: bool = True) -> tuple[dict, dict]:
+    """Keep ``keep[group]`` channels drawn uniformly at random with ``seed``."""
+    groups = graph.channel_groups(model)
+    rng = np.random.default_rng(seed)
+    return {name: Selection(rng.choice(groups[name].width, size=k, replace=False)) for name, k in keep.items()}, {}
