@@ -189,7 +189,7 @@ def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: i
         path.scores.append(float(tf.reduce_mean(score_of(loss, eval_y, current))))
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(distinct=int((counts > 0).sum()), candidates=path.evaluated, refresh=False)
+            bar.set_postfix(distinct=int((counts > 0).sum()), candidates=path.evaluated)
         if int((counts > 0).sum()) >= keep:
             break
         if tolerance is not None and reference is not None and path.scores[-1] >= reference - tolerance:
