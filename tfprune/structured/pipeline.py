@@ -96,6 +96,27 @@ def _keep_counts(model: Any, layers: Any, width: float | None) -> dict:
     return {n: None if width is None else max(1, int(round(width * groups[n].width))) for n in names}
 
 
+def check_arguments(method: str, width: float | None, tolerance: float | None,
+                    options: dict) -> tuple[Any, float | None, float | None]:
+    """The selector's entry, ``width`` and ``tolerance`` (0.02 for greedy when neither is given);
+    a clear error for a bad combination. Cheap: the command line calls it before any training."""
+    from tfprune.structured import SELECTORS
+
+    entry = SELECTORS.get(method)
+    width = _check_fraction(width, "width", low_open=True)
+    tolerance = _check_fraction(tolerance, "tolerance", low_open=False)
+    if tolerance is not None and not entry.tolerance:
+        raise ValueError(f"tolerance={tolerance!r}: method={method!r} has no stopping rule; give width instead")
+    if width is None and tolerance is None:
+        if not entry.tolerance:
+            raise ValueError(f"width=None: method={method!r} needs width (the fraction of channels kept)")
+        tolerance = 0.02
+    unknown = sorted(set(options) - set(entry.options))
+    if unknown:
+        raise TypeError(f"{unknown}: not options of method={method!r}; its options are {list(entry.options)}")
+    return entry, width, tolerance
+
+
 def select(model: Any, data: Any, method: str = "greedy", *, width: float | None = None,
            tolerance: float | None = None, layers: list | None = None, seed: int = 0, progress: bool = True,
            finetune_epochs: int = 0, **options: Any) -> tuple[Any, SelectReport]:
@@ -121,20 +142,7 @@ def select(model: Any, data: Any, method: str = "greedy", *, width: float | None
 
         small, report = tfprune.structured.select(model, tfprune.data.load("digits"), "l1", width=0.5)
     """
-    from tfprune.structured import SELECTORS
-
-    entry = SELECTORS.get(method)
-    width = _check_fraction(width, "width", low_open=True)
-    tolerance = _check_fraction(tolerance, "tolerance", low_open=False)
-    if tolerance is not None and not entry.tolerance:
-        raise ValueError(f"tolerance={tolerance!r}: method={method!r} has no stopping rule; give width instead")
-    if width is None and tolerance is None:
-        if not entry.tolerance:
-            raise ValueError(f"width=None: method={method!r} needs width (the fraction of channels kept)")
-        tolerance = 0.02
-    unknown = sorted(set(options) - set(entry.options))
-    if unknown:
-        raise TypeError(f"{unknown}: not options of method={method!r}; its options are {list(entry.options)}")
+    entry, width, tolerance = check_arguments(method, width, tolerance, options)
     check_int(seed, "seed", minimum=0)
     check_int(finetune_epochs, "finetune_epochs", minimum=0)
     (x, y), (ex, ey), split = _arrays(data)

@@ -1,0 +1,89 @@
+"""``tfprune select``: structured pruning from the command line (a plain ``click.command``).
+
+Register it in the ``tfprune`` group with ``main.add_command(select_command)``. TensorFlow is
+imported inside the command only, so ``tfprune --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from tfprune.cli_errors import clean_errors
+from tfprune.export.cli import export_after_prune, export_options
+
+METHODS = ("greedy", "l1", "random")
+
+
+def plot_widths(report, path: str) -> None:
+    """A bar chart of the channels per group before and after selection, written to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(report.widths)
+    x = range(len(names))
+    fig, ax = plt.subplots(figsize=(max(4, 0.8 * len(names) + 2), 3.2))
+    ax.bar([i - 0.2 for i in x], [report.widths[n]["before"] for n in names], 0.4, label="before")
+    ax.bar([i + 0.2 for i in x], [report.widths[n]["after"] for n in names], 0.4, label="after")
+    ax.set_xticks(list(x), names, rotation=30, ha="right")
+    ax.set_ylabel("channels")
+    ax.set_title(f"{report.method}: {report.params_before:,} -> {report.params_after:,} parameters")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@click.command("select")
+@click.option("--model", "model_path", type=click.Path(exists=True), default=None,
+              help="A trained tf_keras classifier (.keras/.h5/SavedModel). Default: train the built-in model.")
+@click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or any TFDS name.")
+@click.option("--data-dir", default=None, help="TFDS data folder.")
+@click.option("--method", type=click.Choice(METHODS), default="greedy", show_default=True)
+@click.option("--width", type=float, default=None, help="Fraction of each layer's channels kept, in (0, 1].")
+@click.option("--tolerance", type=float, default=None,
+              help="greedy: stop a layer once accuracy is within this of the unpruned model (default 0.02).")
+@click.option("--candidates", type=click.IntRange(min=1), default=50, show_default=True,
+              help="greedy: channels evaluated per step.")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Training epochs of the built-in model.")
+@click.option("--finetune-epochs", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--output", type=click.Path(file_okay=False), default="tfprune-output", show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@export_options
+@clean_errors
+def select_command(model_path, dataset, data_dir, method, width, tolerance, candidates, epochs, finetune_epochs,
+                   seed, output, quiet, export_path, export_quantize):
+    """Remove whole neurons/filters (greedy forward selection, L1 or random) and write the narrower
+    model (model.keras), report.json and widths.png to OUTPUT."""
+    from tfprune import data, io
+    from tfprune.backend import tf
+    from tfprune.models import compile_for_classification, default_model
+    from tfprune.saving import load_model
+    from tfprune.structured import select
+    from tfprune.structured.pipeline import check_arguments
+
+    options = {"candidates": candidates} if method == "greedy" else {}
+    check_arguments(method, width, tolerance, options)
+    tf.keras.utils.set_random_seed(seed)
+    splits = data.load(dataset, seed=seed, data_dir=data_dir)
+    if model_path:
+        model = load_model(model_path, compile=False)
+    else:
+        model = compile_for_classification(default_model(splits.input_shape, splits.num_classes, seed=seed))
+        model.fit(splits.train, epochs=epochs, verbose=0 if quiet else 2)
+    small, report = select(model, splits, method, width=width, tolerance=tolerance, seed=seed,
+                           progress=not quiet, finetune_epochs=finetune_epochs, **options)
+    os.makedirs(output, exist_ok=True)
+    small.save(os.path.join(output, "model.keras"))
+    io.write_text(os.path.join(output, "report.json"), json.dumps(report.to_dict(), indent=2))
+    plot_widths(report, os.path.join(output, "widths.png"))
+    click.echo(report.format())
+    exported = export_after_prune(small, export_path, export_quantize, splits)
+    if exported:
+        click.echo(exported)
