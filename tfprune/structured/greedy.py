@@ -23,6 +23,7 @@ compiled with XLA where it compiles.
 from __future__ import annotations
 
 import dataclasses
+import time
 from fractions import Fraction
 from typing import Any, Callable
 
@@ -44,7 +45,8 @@ def convex_update(alpha: list[Fraction], i: int, n: int) -> list[Fraction]:
 @dataclasses.dataclass
 class GreedyPath:
     """One layer's greedy run: the picks in order (a multiset), the loss after each step and the
-    subsample score (accuracy, or minus the loss for ``"mse"``) after each step."""
+    subsample score (accuracy, or minus the loss for ``"mse"``) after each step; the wall time of the
+    layer and the part spent in the batched candidate evaluation."""
 
     group: str
     width: int
@@ -52,6 +54,8 @@ class GreedyPath:
     losses: list = dataclasses.field(default_factory=list)
     scores: list = dataclasses.field(default_factory=list)
     evaluated: int = 0
+    seconds: float = 0.0
+    seconds_batched: float = 0.0
 
     @property
     def alpha(self) -> np.ndarray:
@@ -158,6 +162,7 @@ def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: i
                  eval_x: np.ndarray, eval_y: np.ndarray, loss: str | Callable, rng: np.random.Generator,
                  max_steps: int | None = None, repeats: bool = False, bar: Any = None) -> GreedyPath:
     """Greedy forward selection on one group of ``model`` (see the module docstring)."""
+    start = time.perf_counter()
     fn = per_example_loss(loss)
     ev = Evaluator(model, name)
     width = ev.width
@@ -178,8 +183,10 @@ def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: i
         scales = np.tile(counts, (k, 1))
         scales[np.arange(k), cand] += 1
         scales *= width / (n + 1)
+        tic = time.perf_counter()
         out = ev(ev.frontier(x[rows]), scales)
         losses = tf.reduce_mean(tf.reshape(fn(np.concatenate([y[rows]] * k), out), [k, -1]), axis=1).numpy()
+        path.seconds_batched += time.perf_counter() - tic
         best = int(np.argmin(losses))
         counts[cand[best]] += 1
         path.picks.append(int(cand[best]))
@@ -194,6 +201,7 @@ def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: i
             break
         if tolerance is not None and reference is not None and path.scores[-1] >= reference - tolerance:
             break
+    path.seconds = time.perf_counter() - start
     return path
 
 
@@ -231,5 +239,6 @@ def selector(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance:
     """The ``greedy`` entry of ``SELECTORS``: :func:`greedy` with per-group details for the report."""
     chosen, paths = greedy(model, x, y, keep, tolerance=tolerance, seed=seed, progress=progress, **options)
     details = {name: {"steps": len(p.picks), "distinct": len(chosen[name]), "candidates_evaluated": p.evaluated,
-                      "minibatch_loss": p.losses[-1], "subsample_score": p.scores[-1]} for name, p in paths.items()}
+                      "minibatch_loss": p.losses[-1], "subsample_score": p.scores[-1],
+                      "seconds": p.seconds, "seconds_batched": p.seconds_batched} for name, p in paths.items()}
     return chosen, details
