@@ -27,3 +27,10 @@ def test_select_command_refuses_bad_input_before_training(tmp_path):
     assert result.exit_code == 1
     assert "width=None: method='random' needs width" in result.output
     assert not out.exists()
+
+
+def test_select_study_command_refuses_bad_sizes(tmp_path):
+    from tfprune.structured.command import select_study_command
+
+    result = CliRunner().invoke(select_study_command, ["--sizes", "10,abc", "--output", str(tmp_path / "s")])
+    assert result.exit_code == 1 and "--sizes='10,abc': expected comma-separated integers" in result.output

@@ -5,7 +5,9 @@
 * :func:`masked_model` -- the same function at full width, for comparison;
 * :func:`count_params`, :func:`count_flops` -- the report's counts;
 * :func:`select` -- choose channels with a selector of :data:`SELECTORS` (``greedy``, ``l1``,
-  ``random``), cut them out, report widths, parameters, FLOPs and accuracy before/after.
+  ``random``), cut them out, report widths, parameters, FLOPs and accuracy before/after;
+* :func:`pretraining_study` -- Wolfe et al.'s pre-training budget study (subnetwork loss vs
+  pre-training iterations for several dataset sizes).
 
 Facts of every selector: ``uses_data`` (reads the training data), ``tolerance`` (has an
 accuracy-tolerance stopping rule, else it needs ``width``), ``options`` (extra keyword
@@ -21,12 +23,13 @@ from tfprune.structured.graph import ChannelGroup, channel_groups
 from tfprune.registry import Registry
 from tfprune.structured import baselines, greedy
 from tfprune.structured.pipeline import SelectReport, select
+from tfprune.structured.study import StudyResult, pretraining_study
 from tfprune.structured.surgery import Selection, masked_model, surgery
 
 #: Every channel selector, with its facts.
 SELECTORS = Registry("selector", "method", {"uses_data": False, "tolerance": False, "options": ()})
 SELECTORS.register("greedy", greedy.selector, uses_data=True, tolerance=True,
-                   options=("candidates", "batch_size", "subsample", "loss", "max_steps", "repeats"),
+                   options=("candidates", "batch_size", "subsample", "loss", "max_steps", "repeats", "jit_compile"),
                    summary="greedy forward selection (Ye et al. 2020)")
 SELECTORS.register("l1", baselines.l1, summary="largest kernel L1 norm (Li et al. 2017)")
 SELECTORS.register("random", baselines.random, summary="uniformly random channels")
@@ -37,11 +40,13 @@ __all__ = [
     "SELECTORS",
     "ChannelGroup",
     "SelectReport",
+    "StudyResult",
     "Selection",
     "channel_groups",
     "count_flops",
     "count_params",
     "masked_model",
+    "pretraining_study",
     "register",
     "select",
     "surgery",

@@ -1,7 +1,8 @@
-"""``tfprune select``: structured pruning from the command line (a plain ``click.command``).
+"""``tfprune select`` and ``tfprune select-study``: structured pruning from the command line.
 
-Register it in the ``tfprune`` group with ``main.add_command(select_command)``. TensorFlow is
-imported inside the command only, so ``tfprune --help`` stays fast.
+Both are plain ``click.command`` functions; register them in the ``tfprune`` group with
+``main.add_command(select_command)`` and ``main.add_command(select_study_command)``. TensorFlow
+is imported inside the commands only, so ``tfprune --help`` stays fast.
 """
 
 from __future__ import annotations
@@ -87,3 +88,41 @@ def select_command(model_path, dataset, data_dir, method, width, tolerance, cand
     exported = export_after_prune(small, export_path, export_quantize, splits)
     if exported:
         click.echo(exported)
+
+
+def _int_list(text: str, option: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{option}={text!r}: expected comma-separated integers, e.g. 250,500,1000") from None
+
+
+@click.command("select-study")
+@click.option("--dataset", default="mnist1d", show_default=True, help="digits, mnist1d or any TFDS name.")
+@click.option("--data-dir", default=None, help="TFDS data folder.")
+@click.option("--sizes", default="250,500,1000,2000", show_default=True, help="Dataset sizes m.")
+@click.option("--checkpoints", default="0,25,50,100,200,400,800", show_default=True,
+              help="Pre-training SGD iterations t at which greedy selection runs.")
+@click.option("--hidden", type=click.IntRange(min=2), default=256, show_default=True)
+@click.option("--keep", type=click.IntRange(min=1), default=32, show_default=True, help="Neurons selected.")
+@click.option("--threshold", type=float, default=None, help="Training loss defining t* (default: reached by every m).")
+@click.option("--candidates", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--output", type=click.Path(file_okay=False), default="tfprune-study", show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@clean_errors
+def select_study_command(dataset, data_dir, sizes, checkpoints, hidden, keep, threshold, candidates, seed, output,
+                         quiet):
+    """Pre-training budget study (Wolfe et al.): subnetwork training loss vs pre-training iterations
+    for several dataset sizes; writes study.csv, loss_vs_t.png and t_star_vs_m.png to OUTPUT."""
+    sizes, checkpoints = _int_list(sizes, "--sizes"), _int_list(checkpoints, "--checkpoints")
+    from tfprune import data
+    from tfprune.structured import pretraining_study
+
+    x, y = data.load(dataset, seed=seed, data_dir=data_dir).numpy("train")
+    result = pretraining_study(x, y, sizes, checkpoints, hidden=hidden, keep=keep, threshold=threshold,
+                               candidates=candidates, seed=seed, output=output, progress=not quiet)
+    click.echo(result.table())
+    click.echo(f"threshold {result.threshold:.4f}; t* by m: {result.t_star}")
+    if result.fit is not None:
+        click.echo(f"fit: t* = {result.fit[0]:.1f} + {result.fit[1]:.1f} log m")

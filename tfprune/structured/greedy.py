@@ -160,11 +160,12 @@ class Evaluator:
 def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: int | None,
                  tolerance: float | None, reference: float | None, candidates: int, batch_size: int,
                  eval_x: np.ndarray, eval_y: np.ndarray, loss: str | Callable, rng: np.random.Generator,
-                 max_steps: int | None = None, repeats: bool = False, bar: Any = None) -> GreedyPath:
+                 max_steps: int | None = None, repeats: bool = False, jit_compile: bool = True,
+                 bar: Any = None) -> GreedyPath:
     """Greedy forward selection on one group of ``model`` (see the module docstring)."""
     start = time.perf_counter()
     fn = per_example_loss(loss)
-    ev = Evaluator(model, name)
+    ev = Evaluator(model, name, jit_compile=jit_compile)
     width = ev.width
     path = GreedyPath(name, width)
     counts = np.zeros(width)
@@ -208,7 +209,7 @@ def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: i
 def greedy(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance: float | None = 0.02,
            candidates: int = 50, batch_size: int = 128, subsample: int = 1000, loss: str | Callable = "crossentropy",
            seed: int = 0, progress: bool = True, max_steps: int | None = None,
-           repeats: bool = False) -> tuple[dict, dict]:
+           repeats: bool = False, jit_compile: bool = True) -> tuple[dict, dict]:
     """Greedy forward selection on every group in ``keep`` ({group: max distinct channels or None}),
     input to output. Returns ``({group: Selection}, {group: GreedyPath})``; the selections index
     the *original* model's channels."""
@@ -217,6 +218,7 @@ def greedy(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance: f
     check_int(subsample, "subsample", minimum=1)
     check_int(max_steps, "max_steps", minimum=1, allow_none=True)
     check_choice(repeats, "repeats", [False, True])
+    check_choice(jit_compile, "jit_compile", [False, True])
     per_example_loss(loss)
     rng = np.random.default_rng(seed)
     sub = rng.choice(len(x), size=min(subsample, len(x)), replace=False)
@@ -227,7 +229,8 @@ def greedy(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance: f
         with tqdm(total=keep[name], desc=f"  {name}", unit="step", leave=False, disable=not progress) as bar:
             path = greedy_layer(current, name, x, y, keep=keep[name], tolerance=tolerance, reference=reference,
                                 candidates=candidates, batch_size=batch_size, eval_x=eval_x, eval_y=eval_y,
-                                loss=loss, rng=rng, max_steps=max_steps, repeats=repeats, bar=bar)
+                                loss=loss, rng=rng, max_steps=max_steps, repeats=repeats,
+                                jit_compile=jit_compile, bar=bar)
         paths[name] = path
         chosen[name] = path.selection
         current = surgery(current, {name: path.selection})

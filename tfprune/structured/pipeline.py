@@ -133,7 +133,7 @@ def select(model: Any, data: Any, method: str = "greedy", *, width: float | None
       seed, progress: randomness; tqdm bars (``progress=False`` hides them).
       finetune_epochs: Adam epochs on the training data after the cut (0: none).
       options: selector options (greedy: ``candidates``, ``batch_size``, ``subsample``, ``loss``, ``max_steps``,
-        ``repeats``).
+        ``repeats``, ``jit_compile``).
 
     Returns:
       ``(narrow model, SelectReport)``; ``model`` is not modified.
