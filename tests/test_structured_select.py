@@ -71,9 +71,9 @@ def test_greedy_with_a_tolerance_reaches_it_on_the_subsample():
 
 def test_progress_bars_show_unless_disabled(capsys):
     x, y = data(60)
-    select(mlp(), (x, y), "greedy", width=0.5, candidates=2, progress=False)
+    select(mlp(), (x, y), "greedy", width=0.5, candidates=2, progress=False, jit_compile=False)
     assert capsys.readouterr().err == ""
-    select(mlp(), (x, y), "greedy", width=0.5, candidates=2, progress=True)
+    select(mlp(), (x, y), "greedy", width=0.5, candidates=2, progress=True, jit_compile=False)
     err = capsys.readouterr().err
     assert "greedy selection" in err and "candidates=" in err
 
@@ -91,7 +91,8 @@ def test_a_registered_selector_is_used_by_select():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"method": "lamp", "width": 0.5}, ValueError, r"method='lamp': unknown; choose one of \['greedy', 'l1', 'random'\]"),
+    ({"method": "lamp", "width": 0.5}, ValueError,
+     r"method='lamp': unknown; choose one of \['greedy', 'l1', 'random'\]"),
     ({"width": 0.0}, ValueError, r"width=0.0: must be a number in \(0, 1\]"),
     ({"width": "half"}, ValueError, "width='half'"),
     ({"method": "l1"}, ValueError, "width=None: method='l1' needs width"),
@@ -100,7 +101,8 @@ def test_a_registered_selector_is_used_by_select():
     ({"method": "l1", "width": 0.5, "candidates": 3}, TypeError, r"\['candidates'\]: not options of method='l1'"),
     ({"width": 0.5, "candidates": 0}, ValueError, "candidates=0: must be an integer >= 1"),
     ({"width": 0.5, "loss": "hinge"}, ValueError, "loss='hinge'"),
-    ({"width": 0.5, "layers": ["out"]}, ValueError, r"\['out'\] are not prunable channel groups; choose from \['h', 'g'\]"),
+    ({"width": 0.5, "layers": ["out"]}, ValueError,
+     r"\['out'\] are not prunable channel groups; choose from \['h', 'g'\]"),
     ({"width": 0.5, "seed": -1}, ValueError, "seed=-1"),
 ])
 def test_bad_arguments_are_refused(kwargs, error, match):

@@ -104,6 +104,9 @@ def kind(layer: Any, rank: int) -> str:
 def nodes(model: Any) -> list:
     """The model's call nodes (input layers excluded), inputs before outputs."""
     check_model(model)
+    if not getattr(model, "_is_graph_network", False):
+        raise TypeError(f"model: {model.name!r} has no graph yet; build it from keras.Input(...) "
+                        "(a Sequential model needs an Input first) before structured pruning")
     found = []
     for depth in sorted(model._nodes_by_depth, reverse=True):
         found += [n for n in model._nodes_by_depth[depth] if not isinstance(n.layer, L.InputLayer)]

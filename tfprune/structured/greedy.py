@@ -75,7 +75,10 @@ def per_example_loss(loss: str | Callable) -> Callable:
     if loss == "crossentropy":
         return lambda y, out: tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(y, tf.int32), out)
     if loss == "mse":
-        return lambda y, out: tf.reduce_mean(tf.reshape(tf.square(out - tf.cast(y, out.dtype)), [tf.shape(out)[0], -1]), 1)
+        def mse(y, out):
+            squares = tf.square(out - tf.cast(y, out.dtype))
+            return tf.reduce_mean(tf.reshape(squares, [tf.shape(out)[0], -1]), 1)
+        return mse
     raise ValueError(f"loss={loss!r}: must be 'crossentropy' (sparse labels, logits), 'mse' or a callable "
                      "(y, outputs) -> per-example loss")
 
@@ -112,8 +115,9 @@ class Evaluator:
                 info = a.info[id(node.keras_inputs[0])]
                 self.maps[node.layer.name] = self._index_map(a, info, gid)
         self.model, self.suffix, self.outputs = model, suffix, model.outputs
-        self._run = tf.function(self._forward, jit_compile=jit_compile, reduce_retracing=True)
-        self._fallback = tf.function(self._forward, reduce_retracing=True)
+        # the replay is plain Python over the graph: no AutoGraph conversion needed
+        self._run = tf.function(self._forward, jit_compile=jit_compile, reduce_retracing=True, autograph=False)
+        self._fallback = tf.function(self._forward, reduce_retracing=True, autograph=False)
 
     def _index_map(self, a, info, gid):
         """Position j of the tensor reads s[k] if it is the group's channel k, else the constant 1."""

@@ -45,7 +45,8 @@ class SelectReport:
         lines = [f"method {self.method}  width {self.width}  tolerance {self.tolerance}  ({self.seconds:.1f} s)",
                  f"{'group':<24}{'before':>8}{'after':>8}"]
         lines += [f"{name:<24}{w['before']:>8}{w['after']:>8}" for name, w in self.widths.items()]
-        lines.append(f"params {self.params_before} -> {self.params_after}   FLOPs {self.flops_before} -> {self.flops_after}")
+        lines.append(f"params {self.params_before} -> {self.params_after}   "
+                     f"FLOPs {self.flops_before} -> {self.flops_after}")
         if self.accuracy_before is not None:
             lines.append(f"accuracy ({self.accuracy_data}) {self.accuracy_before:.4f} -> {self.accuracy_after:.4f}")
         return "\n".join(lines)
@@ -89,7 +90,8 @@ def _keep_counts(model: Any, layers: Any, width: float | None) -> dict:
         names = list(layers)
         unknown = [n for n in names if n not in groups]
         if unknown:
-            raise ValueError(f"layers={layers!r}: {unknown} are not prunable channel groups; choose from {list(groups)}")
+            raise ValueError(f"layers={layers!r}: {unknown} are not prunable channel groups; "
+                             f"choose from {list(groups)}")
     if not names:
         raise ValueError("model: no prunable channel group (every Dense/Conv output reaches an output or an "
                          "unsupported layer)")

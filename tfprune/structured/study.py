@@ -156,7 +156,8 @@ def write_study(result: StudyResult, output: str) -> dict:
         mine = [r for r in result.rows if r["m"] == m]
         ax.plot([r["t"] for r in mine], [r["subnetwork_loss"] for r in mine], marker="o", label=f"m = {m}")
     ax.axhline(result.threshold, color="gray", linestyle="--", label="threshold")
-    ax.set(xscale="symlog", xlabel="pre-training SGD iterations t", ylabel="subnetwork training loss")
+    ax.set_xscale("symlog", linthresh=10)
+    ax.set(xlim=(0, None), xlabel="pre-training SGD iterations t", ylabel="subnetwork training loss")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(files["loss_vs_t.png"], dpi=120)
