@@ -6,13 +6,18 @@
   over ``--seeds`` seeds.
 * Selection time of greedy vs ``candidates`` (10/50/200) at 50% width, with the share of the time
   spent in the batched candidate evaluation.
+* The same accuracy table for an MLP (Flatten, Dense 256, Dense 128, logits) on MNIST-1D.
 * LiteRT: file size and latency (batch 1, one thread, XNNPACK and builtin kernels) of the dense
-  model vs the 50%-width model (float32, ``tfprune.export.to_tflite``), against the FLOP ratio.
+  model vs the 50%-width model (float32, ``tfprune.export.to_tflite``), against the FLOP ratio,
+  for the digits CNN and a MobileNetV2-style network (64x64x3 input, stem, three inverted
+  residual blocks, two of them with an Add, 1x1 head; untrained, L1 selection: latency and
+  size do not depend on the weights).
 
 Results are printed as Markdown (paste them into docs/structured.md) and written to
 ``--json``.
 
 Usage: python benchmarks/bench_structured.py [--seeds 3] [--epochs 15] [--finetune 3] [--runs 300]
+       [--parts digits,mnist1d,timing,litert,mobilenet]
 """
 
 import argparse
@@ -38,9 +43,42 @@ WIDTHS = (0.25, 0.5, 0.75)
 METHODS = ("greedy", "l1", "random")
 
 
-def trained(splits, seed, epochs):
+def mlp(input_shape, classes, seed):
+    from tfprune.backend import keras
+
+    init = keras.initializers.GlorotUniform(seed=seed)
+    layers = [keras.Input(input_shape), keras.layers.Flatten()]
+    layers += [keras.layers.Dense(n, activation="relu", kernel_initializer=init, name=f"dense{i}")
+               for i, n in enumerate((256, 128), 1)]
+    return keras.Sequential(layers + [keras.layers.Dense(classes, kernel_initializer=init, name="logits")])
+
+
+def mobilenet_v2_style(seed=0):
+    from tfprune.backend import keras
+
+    L = keras.layers
     tf.keras.utils.set_random_seed(seed)
-    model = compile_for_classification(default_model(splits.input_shape, splits.num_classes, seed=seed))
+
+    def conv_bn(x, filters, kernel, stride=1, relu=True, name=None):
+        x = L.BatchNormalization()(L.Conv2D(filters, kernel, stride, padding="same", use_bias=False, name=name)(x))
+        return L.ReLU(6.0)(x) if relu else x
+
+    def block(x, out, stride, name):
+        y = conv_bn(x, 6 * x.shape[-1], 1, name=f"{name}_expand")
+        y = L.ReLU(6.0)(L.BatchNormalization()(L.DepthwiseConv2D(3, stride, padding="same", use_bias=False)(y)))
+        y = conv_bn(y, out, 1, relu=False, name=f"{name}_project")
+        return L.Add()([x, y]) if stride == 1 and x.shape[-1] == out else y
+
+    x = keras.Input((64, 64, 3))
+    y = conv_bn(x, 32, 3, 2, name="stem")
+    y = block(block(block(y, 32, 1, "b1"), 64, 2, "b2"), 64, 1, "b3")
+    y = L.GlobalAveragePooling2D()(conv_bn(y, 256, 1, name="head"))
+    return keras.Model(x, L.Dense(10, name="logits")(y))
+
+
+def trained(splits, seed, epochs, build=default_model):
+    tf.keras.utils.set_random_seed(seed)
+    model = compile_for_classification(build(splits.input_shape, splits.num_classes, seed=seed))
     model.fit(splits.train, epochs=epochs, verbose=0)
     return model
 
@@ -51,13 +89,13 @@ def finetuned(model, splits, epochs, seed):
     return model
 
 
-def accuracy_table(args):
+def accuracy_table(args, dataset="digits", build=default_model):
     rows = {}  # (method, width) -> {"selected": [...], "finetuned": [...]}
     dense = []
     for seed in range(args.seeds):
-        splits = data.load("digits", seed=seed)
+        splits = data.load(dataset, seed=seed)
         x_test, y_test = splits.numpy("test")
-        model = trained(splits, seed, args.epochs)
+        model = trained(splits, seed, args.epochs, build)
         dense.append(accuracy(model, x_test, y_test))
         for width in WIDTHS:
             for method in METHODS:
@@ -85,13 +123,18 @@ def timing_table(args):
     return found
 
 
-def litert_table(args):
+def litert_table(args, mobilenet=False):
     from tfprune.export import measure_latencies, to_tflite
 
-    splits = data.load("digits", seed=0)
-    x_test = splits.numpy("test")[0]
-    model = trained(splits, 0, args.epochs)
-    small, _ = select(model, splits, "l1", width=0.5, progress=False)
+    if mobilenet:
+        model = mobilenet_v2_style()
+        x_test = np.random.default_rng(0).standard_normal((64, 64, 64, 3)).astype(np.float32)
+        small, _ = select(model, (x_test, np.zeros(len(x_test), np.int64)), "l1", width=0.5, progress=False)
+    else:
+        splits = data.load("digits", seed=0)
+        x_test = splits.numpy("test")[0]
+        model = trained(splits, 0, args.epochs)
+        small, _ = select(model, splits, "l1", width=0.5, progress=False)
     folder = tempfile.mkdtemp()
     paths, sizes = {}, {}
     with warnings.catch_warnings():
@@ -105,20 +148,20 @@ def litert_table(args):
             "latency_ms": {rt: {k: v.median_ms for k, v in lat.items()} for rt, lat in latency.items()}}
 
 
-def markdown(dense, rows, timing, litert, args):
+def accuracy_markdown(title, dense, rows, args):
     ms = lambda v: f"{100 * np.mean(v):.1f} ± {100 * np.std(v):.1f}"  # noqa: E731
-    out = [f"Dense digits CNN: {ms(dense)}% test accuracy ({args.seeds} seeds, {args.epochs} epochs).", "",
+    out = [f"{title}: dense {ms(dense)}% test accuracy ({args.seeds} seeds, {args.epochs} epochs).", "",
            f"| width | method | after selection (%) | after {args.finetune} fine-tune epochs (%) | selection s |",
            "|---|---|---|---|---|"]
     for (method, width), row in rows.items():
         out.append(f"| {width:.0%} | {method} | {ms(row['selected'])} | {ms(row['finetuned'])} | "
                    f"{np.mean(row['seconds']):.1f} |")
-    out += ["", "| candidates | evaluated | selection s | share in batched evaluation | accuracy (%) |",
-            "|---|---|---|---|---|"]
-    out += [f"| {c} | {t['evaluated']} | {t['seconds']:.1f} | {t['batched_share']:.0%} | {100 * t['accuracy']:.1f} |"
-            for c, t in timing.items()]
+    return out
+
+
+def litert_markdown(title, litert):
     d, n = "dense", "50% width"
-    out += ["", "| model | FLOPs | .tflite bytes | XNNPACK ms | builtin ms |", "|---|---|---|---|---|"]
+    out = ["", f"{title}:", "", "| model | FLOPs | .tflite bytes | XNNPACK ms | builtin ms |", "|---|---|---|---|---|"]
     for name in (d, n):
         out.append(f"| {name} | {litert['flops'][name]:,} | {litert['sizes'][name]:,} | "
                    f"{litert['latency_ms']['xnnpack'][name]:.4f} | {litert['latency_ms']['builtin'][name]:.4f} |")
@@ -126,7 +169,14 @@ def markdown(dense, rows, timing, litert, args):
     out.append(f"\nFLOP ratio {ratio('flops'):.2f}x, size ratio {ratio('sizes'):.2f}x, speed-up "
                f"{litert['latency_ms']['xnnpack'][d] / litert['latency_ms']['xnnpack'][n]:.2f}x (XNNPACK), "
                f"{litert['latency_ms']['builtin'][d] / litert['latency_ms']['builtin'][n]:.2f}x (builtin).")
-    return "\n".join(out)
+    return out
+
+
+def timing_markdown(timing):
+    out = ["", "| candidates | evaluated | selection s | share in batched evaluation | accuracy (%) |",
+           "|---|---|---|---|---|"]
+    return out + [f"| {c} | {t['evaluated']} | {t['seconds']:.1f} | {t['batched_share']:.0%} | "
+                  f"{100 * t['accuracy']:.1f} |" for c, t in timing.items()]
 
 
 def main():
@@ -135,17 +185,27 @@ def main():
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--finetune", type=int, default=3)
     parser.add_argument("--runs", type=int, default=300)
+    parser.add_argument("--parts", default="digits,mnist1d,timing,litert,mobilenet",
+                        help="comma-separated parts to run")
     parser.add_argument("--json", default=None, help="also write the raw results here")
     args = parser.parse_args()
-    start = time.time()
-    dense, rows = accuracy_table(args)
-    timing = timing_table(args)
-    litert = litert_table(args)
-    print(markdown(dense, rows, timing, litert, args))
+    parts = args.parts.split(",")
+    start, lines, raw = time.time(), [], {}
+    for part, title, build in (("digits", "Digits CNN", default_model), ("mnist1d", "MNIST-1D MLP", mlp)):
+        if part in parts:
+            dense, rows = accuracy_table(args, part, build)
+            lines += accuracy_markdown(title, dense, rows, args) + [""]
+            raw[part] = {"dense": dense, "rows": {f"{m} {w}": r for (m, w), r in rows.items()}}
+    if "timing" in parts:
+        raw["timing"] = timing_table(args)
+        lines += timing_markdown(raw["timing"])
+    for part, title in (("litert", "Digits CNN, L1 at 50% width"), ("mobilenet", "MobileNetV2-style, L1 at 50% width")):
+        if part in parts:
+            raw[part] = litert_table(args, mobilenet=part == "mobilenet")
+            lines += litert_markdown(title, raw[part])
+    print("\n".join(lines))
     print(f"\n({time.time() - start:.0f} s)")
     if args.json:
-        raw = {"dense": dense, "rows": {f"{m} {w}": r for (m, w), r in rows.items()}, "timing": timing,
-               "litert": litert}
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(raw, f, indent=2)
 
