@@ -115,3 +115,4 @@ def test_bad_data_is_refused():
         select(mlp(), np.zeros((4, 8)), "l1", width=0.5)
     with pytest.raises(ValueError, match="same length"):
         select(mlp(), (np.zeros((4, 8)), np.zeros(3)), "l1", width=0.5)
+

@@ -18,21 +18,20 @@ Reference: Ye et al., "Good subnetworks provably exist: pruning via greedy forwa
 ICML 2020. See ``docs/structured.md``.
 """
 
+from tfprune.registry import Registry
 from tfprune.structured.counting import count_flops, count_params
 from tfprune.structured.graph import ChannelGroup, channel_groups
-from tfprune.registry import Registry
-from tfprune.structured import baselines, greedy
 from tfprune.structured.pipeline import SelectReport, select
 from tfprune.structured.study import StudyResult, pretraining_study
 from tfprune.structured.surgery import Selection, masked_model, surgery
 
-#: Every channel selector, with its facts.
+#: Every channel selector, with its facts (built-ins named "module:attribute", loaded on first use).
 SELECTORS = Registry("selector", "method", {"uses_data": False, "tolerance": False, "options": ()})
-SELECTORS.register("greedy", greedy.selector, uses_data=True, tolerance=True,
+SELECTORS.register("greedy", "tfprune.structured.greedy:selector", uses_data=True, tolerance=True,
                    options=("candidates", "batch_size", "subsample", "loss", "max_steps", "repeats", "jit_compile"),
                    summary="greedy forward selection (Ye et al. 2020)")
-SELECTORS.register("l1", baselines.l1, summary="largest kernel L1 norm (Li et al. 2017)")
-SELECTORS.register("random", baselines.random, summary="uniformly random channels")
+SELECTORS.register("l1", "tfprune.structured.baselines:l1", summary="largest kernel L1 norm (Li et al. 2017)")
+SELECTORS.register("random", "tfprune.structured.baselines:random", summary="uniformly random channels")
 
 register = SELECTORS.register
 

@@ -14,8 +14,7 @@ import click
 
 from tfprune.cli_errors import clean_errors
 from tfprune.export.cli import export_after_prune, export_options
-
-METHODS = ("greedy", "l1", "random")
+from tfprune.structured import SELECTORS
 
 
 def plot_widths(report, path: str) -> None:
@@ -44,7 +43,8 @@ def plot_widths(report, path: str) -> None:
               help="A trained tf_keras classifier (.keras/.h5/SavedModel). Default: train the built-in model.")
 @click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or any TFDS name.")
 @click.option("--data-dir", default=None, help="TFDS data folder.")
-@click.option("--method", type=click.Choice(METHODS), default="greedy", show_default=True)
+@click.option("--method", type=click.Choice(SELECTORS.names()), default="greedy", show_default=True,
+              help="A registered selector (tfprune.structured.SELECTORS).")
 @click.option("--width", type=float, default=None, help="Fraction of each layer's channels kept, in (0, 1].")
 @click.option("--tolerance", type=float, default=None,
               help="greedy: stop a layer once accuracy is within this of the unpruned model (default 0.02).")
