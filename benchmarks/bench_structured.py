@@ -35,7 +35,10 @@ import numpy as np  # noqa: E402
 import tfprune  # noqa: E402,F401
 from tfprune import data  # noqa: E402
 from tfprune.backend import tf  # noqa: E402
-from tfprune.models import compile_for_classification, default_model  # noqa: E402
+try:  # the built-in demo models: tfprune/cli/models.py, formerly tfprune/models.py
+    from tfprune.cli.models import compile_for_classification, default_model  # noqa: E402
+except ImportError:
+    from tfprune.models import compile_for_classification, default_model  # noqa: E402
 from tfprune.structured import count_flops, select  # noqa: E402
 from tfprune.structured.pipeline import accuracy  # noqa: E402
 

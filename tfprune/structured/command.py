@@ -7,14 +7,26 @@ is imported inside the commands only, so ``tfprune --help`` stays fast.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 
 import click
 
-from tfprune.cli_errors import clean_errors
-from tfprune.export.cli import export_after_prune, export_options
 from tfprune.structured import SELECTORS
+
+
+def user_errors(function):
+    """Show the ValueError/TypeError/OSError of bad input as one ``Error: <message>`` line (exit 1)."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (ValueError, TypeError, OSError) as error:
+            raise click.ClickException(str(error)) from None
+
+    return wrapper
 
 
 def plot_widths(report, path: str) -> None:
@@ -39,8 +51,8 @@ def plot_widths(report, path: str) -> None:
 
 
 @click.command("select")
-@click.option("--model", "model_path", type=click.Path(exists=True), default=None,
-              help="A trained tf_keras classifier (.keras/.h5/SavedModel). Default: train the built-in model.")
+@click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=True), required=True,
+              help="A trained tf_keras classifier with logits output (.keras/.h5/SavedModel).")
 @click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or any TFDS name.")
 @click.option("--data-dir", default=None, help="TFDS data folder.")
 @click.option("--method", type=click.Choice(SELECTORS.names()), default="greedy", show_default=True,
@@ -50,21 +62,19 @@ def plot_widths(report, path: str) -> None:
               help="greedy: stop a layer once accuracy is within this of the unpruned model (default 0.02).")
 @click.option("--candidates", type=click.IntRange(min=1), default=50, show_default=True,
               help="greedy: channels evaluated per step.")
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Training epochs of the built-in model.")
 @click.option("--finetune-epochs", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--output", type=click.Path(file_okay=False), default="tfprune-output", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@export_options
-@clean_errors
-def select_command(model_path, dataset, data_dir, method, width, tolerance, candidates, epochs, finetune_epochs,
-                   seed, output, quiet, export_path, export_quantize):
-    """Remove whole neurons/filters (greedy forward selection, L1 or random) and write the narrower
-    model (model.keras), report.json and widths.png to OUTPUT."""
+@click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the narrow model as a verified float32 .tflite file here.")
+@user_errors
+def select_command(model_path, dataset, data_dir, method, width, tolerance, candidates, finetune_epochs,
+                   seed, output, quiet, export_path):
+    """Remove whole neurons/filters of a trained model (greedy forward selection, L1 or random) and
+    write the narrower model (model.keras), report.json and widths.png to OUTPUT."""
     from tfprune import data, io
     from tfprune.backend import tf
-    from tfprune.models import compile_for_classification, default_model
     from tfprune.saving import load_model
     from tfprune.structured import select
     from tfprune.structured.pipeline import check_arguments
@@ -73,11 +83,10 @@ def select_command(model_path, dataset, data_dir, method, width, tolerance, cand
     check_arguments(method, width, tolerance, options)
     tf.keras.utils.set_random_seed(seed)
     splits = data.load(dataset, seed=seed, data_dir=data_dir)
-    if model_path:
-        model = load_model(model_path, compile=False)
-    else:
-        model = compile_for_classification(default_model(splits.input_shape, splits.num_classes, seed=seed))
-        model.fit(splits.train, epochs=epochs, verbose=0 if quiet else 2)
+    model = load_model(model_path, compile=False)
+    if tuple(model.input_shape[1:]) != tuple(splits.input_shape):
+        raise ValueError(f"--model {model_path!r} takes inputs of shape {tuple(model.input_shape[1:])}, but "
+                         f"dataset {dataset!r} has {tuple(splits.input_shape)}")
     small, report = select(model, splits, method, width=width, tolerance=tolerance, seed=seed,
                            progress=not quiet, finetune_epochs=finetune_epochs, **options)
     os.makedirs(output, exist_ok=True)
@@ -85,9 +94,12 @@ def select_command(model_path, dataset, data_dir, method, width, tolerance, cand
     io.write_text(os.path.join(output, "report.json"), json.dumps(report.to_dict(), indent=2))
     plot_widths(report, os.path.join(output, "widths.png"))
     click.echo(report.format())
-    exported = export_after_prune(small, export_path, export_quantize, splits)
-    if exported:
-        click.echo(exported)
+    if export_path:
+        from tfprune.export import to_tflite
+
+        result = to_tflite(small, export_path, sparse=False, verify_data=splits.numpy("test")[0])
+        click.echo(f"exported {export_path}: {result.bytes_raw:,} bytes, max |LiteRT - Keras| "
+                   f"{result.max_abs_error:.2e}")
 
 
 def _int_list(text: str, option: str) -> list[int]:
@@ -110,7 +122,7 @@ def _int_list(text: str, option: str) -> list[int]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--output", type=click.Path(file_okay=False), default="tfprune-study", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@clean_errors
+@user_errors
 def select_study_command(dataset, data_dir, sizes, checkpoints, hidden, keep, threshold, candidates, seed, output,
                          quiet):
     """Pre-training budget study (Wolfe et al.): subnetwork training loss vs pre-training iterations
