@@ -110,6 +110,19 @@ def test_batched_evaluation_equals_the_masked_model_for_each_candidate(group):
         np.testing.assert_allclose(out[k], expected, atol=1e-5)
 
 
+def test_chunked_evaluation_equals_one_batch(monkeypatch):
+    from tfprune.structured import greedy as module
+
+    model = conv_model()
+    x = np.random.RandomState(0).randn(5, 6, 6, 2).astype(np.float32)
+    ev = Evaluator(model, "c1", jit_compile=False)
+    scales = np.random.RandomState(1).uniform(0, 3, (7, ev.width))
+    whole = ev(ev.frontier(x), scales).numpy()
+    per_candidate = 5 * sum(int(np.prod(v.shape[1:])) for v in ev.frontier(x))
+    monkeypatch.setattr(module, "MAX_ELEMENTS", 3 * per_candidate)  # chunks of 3, 3 and 1 (padded)
+    np.testing.assert_allclose(ev(ev.frontier(x), scales).numpy(), whole, atol=1e-6)
+
+
 def test_greedy_on_a_classifier_stops_within_tolerance_or_at_the_budget():
     rng = np.random.RandomState(0)
     x = rng.randn(300, 6, 6, 2).astype(np.float32)

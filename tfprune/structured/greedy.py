@@ -90,6 +90,10 @@ def score_of(loss: str | Callable, y: Any, out: Any) -> Any:
     return -per_example_loss(loss)(y, out)
 
 
+#: Largest tiled frontier (float32 elements, 256 MiB) evaluated in one call; more candidates are chunked.
+MAX_ELEMENTS = 1 << 26
+
+
 class Evaluator:
     """Runs the part of ``model`` downstream of group ``name``'s readers for many scale vectors."""
 
@@ -148,11 +152,22 @@ class Evaluator:
 
     def __call__(self, values: list, scales: np.ndarray) -> Any:
         """Model outputs for every scale vector (rows of ``scales``) on every example:
-        shape ``(len(scales) * batch, ...)``, candidate-major."""
+        shape ``(len(scales) * batch, ...)``, candidate-major. Candidates go through in chunks of
+        equal size (the last one padded) so that a tiled frontier stays under ``MAX_ELEMENTS``."""
+        k, batch = scales.shape[0], int(values[0].shape[0])
+        per_candidate = batch * sum(int(np.prod(v.shape[1:])) for v in values)
+        chunk = max(1, min(k, MAX_ELEMENTS // per_candidate))
+        outputs = []
+        for first in range(0, k, chunk):
+            part = scales[first:first + chunk]
+            part = np.concatenate([part, np.repeat(part[-1:], chunk - len(part), axis=0)])
+            outputs.append(self._batched(values, part)[: min(chunk, k - first) * batch])
+        return outputs[0] if len(outputs) == 1 else tf.concat(outputs, axis=0)
+
+    def _batched(self, values: list, scales: np.ndarray) -> Any:
         k = scales.shape[0]
         tiled = [tf.reshape(tf.tile(v[None], [k] + [1] * v.shape.rank), [-1] + v.shape[1:].as_list()) for v in values]
-        batch = int(values[0].shape[0])
-        s = tf.constant(np.repeat(scales, batch, axis=0), tf.float32)
+        s = tf.constant(np.repeat(scales, int(values[0].shape[0]), axis=0), tf.float32)
         if self._run is not None:
             try:
                 return self._run(tiled, s)[0]
