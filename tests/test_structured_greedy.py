@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from tfprune.backend import keras
-from tfprune.structured import Selection, masked_model
-from tfprune.structured.greedy import Evaluator, GreedyPath, convex_update, greedy, greedy_layer
+from tfprune.structured import Selection, masked_model, surgery
+from tfprune.structured.greedy import Evaluator, GreedyPath, convex_update, greedy, greedy_layer, per_example_loss
 
 L = keras.layers
 N, D = 10, 5
@@ -128,7 +128,7 @@ def test_greedy_on_a_classifier_stops_within_tolerance_or_at_the_budget():
     x = rng.randn(300, 6, 6, 2).astype(np.float32)
     model = conv_model()
     y = np.argmax(model(x).numpy(), axis=1)  # the model is perfect on its own labels
-    chosen, paths = greedy(model, x, y, {"c1": 3, "skip": None}, tolerance=0.1, candidates=4,
+    chosen, paths, narrow = greedy(model, x, y, {"c1": 3, "skip": None}, tolerance=0.1, candidates=4,
                            batch_size=64, subsample=200, progress=False)
     assert len(chosen["c1"]) == 3 or paths["c1"].scores[-1] >= 0.9
     assert len(chosen["c1"]) <= 3
@@ -136,3 +136,19 @@ def test_greedy_on_a_classifier_stops_within_tolerance_or_at_the_budget():
     # without repeats the candidates are the unselected channels, at most 4 per step
     assert all(p.evaluated == sum(min(4, p.width - s) for s in range(len(p.picks))) for p in paths.values())
     assert all(len(set(p.picks)) == len(p.picks) for p in paths.values())
+    np.testing.assert_allclose(narrow(x).numpy(), surgery(model, chosen)(x).numpy(), atol=1e-5)
+
+
+def test_finetuning_between_layers_lowers_the_training_loss():
+    rng = np.random.RandomState(0)
+    x = rng.randn(256, D).astype(np.float32)
+    inputs = keras.Input((D,))
+    hidden = L.Dense(N, activation="relu", name="h")(inputs)
+    model = keras.Model(inputs, L.Dense(2, name="out")(hidden))
+    y = (x[:, 0] > 0).astype(np.int64)  # a task the (untrained) network does not solve yet
+    options = dict(tolerance=None, candidates=N, batch_size=64, progress=False, jit_compile=False)
+    chosen, _, plain = greedy(model, x, y, {"h": 4}, **options)
+    chosen_ft, _, tuned = greedy(model, x, y, {"h": 4}, finetune_steps=40, learning_rate=0.05, **options)
+    assert chosen_ft["h"].indices.tolist() == chosen["h"].indices.tolist()  # same seed, same path
+    loss = lambda m: float(np.mean(per_example_loss("crossentropy")(y, m(x)).numpy()))  # noqa: E731
+    assert loss(tuned) < loss(plain)

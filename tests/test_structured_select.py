@@ -116,3 +116,12 @@ def test_bad_data_is_refused():
     with pytest.raises(ValueError, match="same length"):
         select(mlp(), (np.zeros((4, 8)), np.zeros(3)), "l1", width=0.5)
 
+
+
+def test_select_returns_the_model_greedy_finetuned_between_layers():
+    x, y = data(60)
+    options = dict(width=0.5, candidates=2, progress=False, jit_compile=False)
+    plain, _ = select(mlp(), (x, y), "greedy", **options)
+    tuned, report = select(mlp(), (x, y), "greedy", finetune_steps=5, learning_rate=0.05, **options)
+    assert report.params_after == count_params(tuned) == count_params(plain)
+    assert np.abs(tuned.get_layer("out").get_weights()[0] - plain.get_layer("out").get_weights()[0]).max() > 1e-4

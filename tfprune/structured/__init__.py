@@ -28,7 +28,8 @@ from tfprune.structured.surgery import Selection, masked_model, surgery
 #: Every channel selector, with its facts (built-ins named "module:attribute", loaded on first use).
 SELECTORS = Registry("selector", "method", {"uses_data": False, "tolerance": False, "options": ()})
 SELECTORS.register("greedy", "tfprune.structured.greedy:selector", uses_data=True, tolerance=True,
-                   options=("candidates", "batch_size", "subsample", "loss", "max_steps", "repeats", "jit_compile"),
+                   options=("candidates", "batch_size", "subsample", "loss", "max_steps", "repeats", "jit_compile",
+                            "finetune_steps", "learning_rate"),
                    summary="greedy forward selection (Ye et al. 2020)")
 SELECTORS.register("l1", "tfprune.structured.baselines:l1", summary="largest kernel L1 norm (Li et al. 2017)")
 SELECTORS.register("random", "tfprune.structured.baselines:random", summary="uniformly random channels")

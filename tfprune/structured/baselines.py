@@ -10,6 +10,10 @@ Both keep scale 1 (no reweighting). Protocol of every selector::
 
     fn(model, x, y, keep: {group: int | None}, *, tolerance, seed, progress, **options)
         -> ({group: Selection}, {group: details dict})
+           or ({group: Selection}, {group: details dict}, narrow model)
+
+The third element is for selectors that change weights on the way (greedy with
+``finetune_steps``); without it ``select`` cuts the original model with the selection.
 """
 
 from __future__ import annotations

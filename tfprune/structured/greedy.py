@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 from tqdm.auto import tqdm
 
-from tfprune._validate import check_choice, check_int
+from tfprune._validate import check_choice, check_int, is_real
 from tfprune.backend import keras, tf
 from tfprune.structured import graph
 from tfprune.structured.surgery import Selection, surgery
@@ -225,19 +225,37 @@ def greedy_layer(model: Any, name: str, x: np.ndarray, y: np.ndarray, *, keep: i
     return path
 
 
+def train_steps(model: Any, optimizer: Any, x: np.ndarray, y: np.ndarray, steps: int, batch_size: int,
+                rng: np.random.Generator, loss: str | Callable = "crossentropy") -> None:
+    """``steps`` optimizer steps on minibatches of ``batch_size`` rows drawn with replacement."""
+    fn = per_example_loss(loss)
+    for _ in range(steps):
+        rows = rng.integers(0, len(x), size=batch_size)
+        with tf.GradientTape() as tape:
+            value = tf.reduce_mean(fn(y[rows], model(x[rows], training=True)))
+        optimizer.apply_gradients(zip(tape.gradient(value, model.trainable_variables), model.trainable_variables))
+
+
 def greedy(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance: float | None = 0.02,
            candidates: int = 50, batch_size: int = 128, subsample: int = 1000, loss: str | Callable = "crossentropy",
-           seed: int = 0, progress: bool = True, max_steps: int | None = None,
-           repeats: bool = False, jit_compile: bool = True) -> tuple[dict, dict]:
+           seed: int = 0, progress: bool = True, max_steps: int | None = None, repeats: bool = False,
+           jit_compile: bool = True, finetune_steps: int = 0, learning_rate: float = 1e-3) -> tuple[dict, dict, Any]:
     """Greedy forward selection on every group in ``keep`` ({group: max distinct channels or None}),
-    input to output. Returns ``({group: Selection}, {group: GreedyPath})``; the selections index
-    the *original* model's channels."""
+    input to output; after each group is cut, ``finetune_steps`` Adam steps (``learning_rate``) on
+    minibatches of ``x, y`` (the official code's short fine-tune between layers; 0: none).
+
+    Returns ``({group: Selection}, {group: GreedyPath}, narrow model)``; the selections index the
+    *original* model's channels, and the narrow model is ``surgery(model, selections)`` unless
+    fine-tuning changed its weights."""
     check_int(candidates, "candidates", minimum=1)
     check_int(batch_size, "batch_size", minimum=1)
     check_int(subsample, "subsample", minimum=1)
     check_int(max_steps, "max_steps", minimum=1, allow_none=True)
     check_choice(repeats, "repeats", [False, True])
     check_choice(jit_compile, "jit_compile", [False, True])
+    check_int(finetune_steps, "finetune_steps", minimum=0)
+    if not (is_real(learning_rate) and learning_rate > 0):
+        raise ValueError(f"learning_rate={learning_rate!r}: must be a positive number")
     per_example_loss(loss)
     rng = np.random.default_rng(seed)
     sub = rng.choice(len(x), size=min(subsample, len(x)), replace=False)
@@ -253,14 +271,16 @@ def greedy(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance: f
         paths[name] = path
         chosen[name] = path.selection
         current = surgery(current, {name: path.selection})
-    return chosen, paths
+        if finetune_steps:
+            train_steps(current, keras.optimizers.Adam(learning_rate), x, y, finetune_steps, batch_size, rng, loss)
+    return chosen, paths, current
 
 
 def selector(model: Any, x: np.ndarray, y: np.ndarray, keep: dict, *, tolerance: float | None = 0.02,
-             seed: int = 0, progress: bool = True, **options: Any) -> tuple[dict, dict]:
+             seed: int = 0, progress: bool = True, **options: Any) -> tuple[dict, dict, Any]:
     """The ``greedy`` entry of ``SELECTORS``: :func:`greedy` with per-group details for the report."""
-    chosen, paths = greedy(model, x, y, keep, tolerance=tolerance, seed=seed, progress=progress, **options)
+    chosen, paths, narrow = greedy(model, x, y, keep, tolerance=tolerance, seed=seed, progress=progress, **options)
     details = {name: {"steps": len(p.picks), "distinct": len(chosen[name]), "candidates_evaluated": p.evaluated,
                       "minibatch_loss": p.losses[-1], "subsample_score": p.scores[-1],
                       "seconds": p.seconds, "seconds_batched": p.seconds_batched} for name, p in paths.items()}
-    return chosen, details
+    return chosen, details, narrow

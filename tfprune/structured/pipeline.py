@@ -135,7 +135,7 @@ def select(model: Any, data: Any, method: str = "greedy", *, width: float | None
       seed, progress: randomness; tqdm bars (``progress=False`` hides them).
       finetune_epochs: Adam epochs on the training data after the cut (0: none).
       options: selector options (greedy: ``candidates``, ``batch_size``, ``subsample``, ``loss``, ``max_steps``,
-        ``repeats``, ``jit_compile``).
+        ``repeats``, ``jit_compile``, ``finetune_steps`` and ``learning_rate`` between layers).
 
     Returns:
       ``(narrow model, SelectReport)``; ``model`` is not modified.
@@ -152,8 +152,9 @@ def select(model: Any, data: Any, method: str = "greedy", *, width: float | None
     before = {n: graph.channel_groups(model)[n].width for n in keep}
 
     start = time.perf_counter()
-    chosen, details = entry.load()(model, x, y, keep, tolerance=tolerance, seed=seed, progress=progress, **options)
-    small = surgery(model, chosen)
+    found = entry.load()(model, x, y, keep, tolerance=tolerance, seed=seed, progress=progress, **options)
+    chosen, details = found[:2]
+    small = found[2] if len(found) > 2 else surgery(model, chosen)
     seconds = time.perf_counter() - start
     if finetune_epochs:
         _finetune(small, x, y, finetune_epochs, seed, progress)

@@ -22,8 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from tfprune._validate import check_int, is_real
-from tfprune.structured.greedy import greedy, per_example_loss
-from tfprune.structured.surgery import surgery
+from tfprune.structured.greedy import greedy, per_example_loss, train_steps
 
 COLUMNS = ("m", "t", "dense_loss", "subnetwork_loss", "subnetwork_accuracy")
 
@@ -55,18 +54,6 @@ def two_layer(input_shape: tuple, classes: int, hidden: int, seed: int) -> Any:
     x = keras.Input(tuple(input_shape))
     h = keras.layers.Dense(hidden, activation="relu", kernel_initializer=init, name="hidden")(keras.layers.Flatten()(x))
     return keras.Model(x, keras.layers.Dense(classes, kernel_initializer=init, name="out")(h), name="two_layer")
-
-
-def _sgd_steps(model: Any, opt: Any, x: np.ndarray, y: np.ndarray, steps: int, batch: int,
-               rng: np.random.Generator) -> None:
-    from tfprune.backend import tf
-
-    fn = per_example_loss("crossentropy")
-    for _ in range(steps):
-        rows = rng.integers(0, len(x), size=batch)
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(fn(y[rows], model(x[rows], training=True)))
-        opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
 
 
 def _loss_and_accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -121,12 +108,12 @@ def pretraining_study(x: np.ndarray, y: np.ndarray, sizes: Sequence[int] = (250,
         model, rng, done = two_layer(x.shape[1:], classes, hidden, seed), np.random.default_rng(seed), 0
         opt = keras.optimizers.SGD(learning_rate)
         for t in checkpoints:
-            _sgd_steps(model, opt, xm, ym, t - done, batch_size, rng)
+            train_steps(model, opt, xm, ym, t - done, batch_size, rng)
             done = t
-            chosen, _ = greedy(model, xm, ym, {"hidden": keep}, tolerance=None, candidates=candidates,
+            _, _, narrow = greedy(model, xm, ym, {"hidden": keep}, tolerance=None, candidates=candidates,
                                batch_size=min(128, m), subsample=m, seed=seed, progress=progress,
                                jit_compile=jit_compile)
-            sub_loss, sub_acc = _loss_and_accuracy(surgery(model, chosen), xm, ym)
+            sub_loss, sub_acc = _loss_and_accuracy(narrow, xm, ym)
             rows.append({"m": m, "t": t, "dense_loss": _loss_and_accuracy(model, xm, ym)[0],
                          "subnetwork_loss": sub_loss, "subnetwork_accuracy": sub_acc})
     if threshold is None:
