@@ -56,6 +56,7 @@ _LAZY = {
     "masks": ("tfprune.masks", None),
     "schedules": ("tfprune.schedules", None),
     "scoring": ("tfprune.scoring", None),
+    "structured": ("tfprune.structured", None),
     "tuning": ("tfprune.tuning", None),
 }
 

@@ -24,6 +24,8 @@ COMMANDS = {
     "prune-at-init": ("tfprune.cli.prune_at_init", "prune_at_init_command"),
     "export": ("tfprune.cli.export", "export_command"),
     "tune": ("tfprune.cli.tune", "tune_command"),
+    "select": ("tfprune.structured.command", "select_command"),
+    "select-study": ("tfprune.structured.command", "select_study_command"),
 }
 
 
