@@ -31,7 +31,9 @@ _LAZY = {
     "use_sam": "tfprune.diagnostics.sam",
     "sweep": "tfprune.diagnostics.sweep",
     "SweepResult": "tfprune.diagnostics.sweep",
-    "epochs_trainer": "tfprune.diagnostics.sweep",
+    "make_trainer": "tfprune.diagnostics.trainers",
+    "bn_model": "tfprune.diagnostics.trainers",
+    "markdown_report": "tfprune.diagnostics.report",
 }
 
 
