@@ -24,10 +24,11 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from tfprune import io, layers
+from tfprune.pruning import copy_model, prune, strip
 from tfprune._validate import check_int, is_real
 from tfprune.diagnostics._batches import batches
 from tfprune.diagnostics.cka import cka as cka_of
-from tfprune.diagnostics.connectivity import evaluate, mode_connectivity
+from tfprune.diagnostics.connectivity import evaluate, mode_connectivity, recompute_batchnorm
 from tfprune.diagnostics.regimes import Thresholds, regime, thresholds_from
 
 FORMAT = 1
@@ -110,8 +111,9 @@ def _test_accuracy(model: Any, test: list) -> float:
     return 1.0 - evaluate(model, test)[0]
 
 
-def _dense_model(build_model, train, temperature, dense_seed, test, folder):
-    """The dense model at ``temperature`` and its test accuracy, from disk when already trained."""
+def _dense_model(build_model, train, temperature, dense_seed, train_data, test, folder):
+    """The dense model at ``temperature`` and its test accuracy (BatchNorm statistics recomputed on
+    the training data, as for the sparse models), from disk when already trained."""
     model = build_model(dense_seed)
     layers.check_model(model, "build_model(seed)")
     stem = os.path.join(folder, f"T{_name(temperature)}")
@@ -120,7 +122,9 @@ def _dense_model(build_model, train, temperature, dense_seed, test, folder):
         with open(stem + ".json", encoding="utf-8") as f:
             return model, json.load(f)["test_accuracy"]
     train(model, temperature, dense_seed, "dense")
-    accuracy = _test_accuracy(model, test)
+    measured = copy_model(model)
+    recompute_batchnorm(measured, train_data)
+    accuracy = _test_accuracy(measured, test)
     with io.atomic_path(stem + ".weights.h5") as tmp:
         model.save_weights(tmp)
     io.write_text(stem + ".json", json.dumps({"temperature": temperature, "test_accuracy": accuracy}))
@@ -128,14 +132,13 @@ def _dense_model(build_model, train, temperature, dense_seed, test, folder):
 
 
 def _cell(dense, train, temperature, density, settings, data):
-    from tfprune.pruning import prune, strip
-
     started = time.perf_counter()
     retrained = []
     for seed in settings["seeds"]:
         pruned = prune(dense, 1.0 - density, allocation=settings["allocation"])
         train(pruned, temperature, seed, "retrain")
         retrained.append(strip(pruned))
+        recompute_batchnorm(retrained[-1], data["train"])  # as at the path's end points
     path = mode_connectivity(retrained[0], retrained[1], data["train"], points=settings["points"])
     similarity = cka_of(retrained[0], retrained[1], data["train"], max_batches=settings["cka_batches"])
     accuracies = [_test_accuracy(m, data["test"]) for m in retrained]
@@ -214,7 +217,7 @@ def sweep(build_model: Callable[[int], Any], train: Callable[[Any, float, int, s
             if dense is None:
                 bar.set_postfix_str(f"dense training at {temperature_name}={temperature:g}")
                 dense, accuracy = _dense_model(build_model, train, temperature, settings["dense_seed"],
-                                               data["test"], os.path.join(out_dir, "dense"))
+                                               data["train"], data["test"], os.path.join(out_dir, "dense"))
             bar.set_postfix_str(f"{temperature_name}={temperature:g} density={density:g}")
             record = _cell(dense, train, temperature, density, settings, data)
             record["dense_test_accuracy"] = accuracy

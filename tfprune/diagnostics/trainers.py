@@ -92,14 +92,14 @@ def make_trainer(kind: str, train_data: Any, epochs: int = 10, learning_rate: fl
 
 def bn_model(input_shape: tuple, num_classes: int, seed: int = 0) -> Any:
     """The sweep's built-in model, with BatchNorm: a small CNN for images ``(h, w, c)`` (digits),
-    an MLP for anything else (MNIST-1D); logits out."""
+    an MLP for anything else (MNIST-1D); logits out. BatchNorm momentum 0.9 (PyTorch's default 0.1)."""
     init = keras.initializers.GlorotUniform(seed=seed)
     image = len(input_shape) == 3
     stack = [keras.Input(tuple(input_shape))] + ([] if image else [keras.layers.Flatten()])
     for width in ((32, 64) if image else (128, 64)):
         stack += [keras.layers.Conv2D(width, 3, padding="same", use_bias=False, kernel_initializer=init) if image
                   else keras.layers.Dense(width, use_bias=False, kernel_initializer=init),
-                  keras.layers.BatchNormalization(), keras.layers.ReLU()]
+                  keras.layers.BatchNormalization(momentum=0.9), keras.layers.ReLU()]
         stack += [keras.layers.MaxPooling2D(2)] if image else []
     stack += ([keras.layers.Flatten()] if image else []) + [
         keras.layers.Dense(num_classes, kernel_initializer=init, name="logits")]
