@@ -141,6 +141,10 @@ def test_report_advice_and_model_selection_on_synthetic_cells(tmp_path):
     assert "| 2 | 0.1 | 70.00% (70.00%, 70.00%) | 90.00% | -0.2000 | 0.9900 | I | 1.0 |" in text
     assert "Regime I: poorly connected" in text
     assert set(result.write(str(tmp_path))) == {"phase_diagram", "report", "results"}
+    from tfprune.diagnostics.plots import plot_phase_diagram
+
+    with pytest.raises(ValueError, match="cells: empty"):
+        plot_phase_diagram([], str(tmp_path / "empty.png"))
 
 
 def test_trainer_uses_the_temperature_only_in_the_dense_phase():
@@ -168,3 +172,11 @@ def test_trainer_retrains_a_pruned_model_with_the_base_recipe_and_sam_as_tempera
     assert len(pruned.history.epoch) == 2 and not hasattr(pruned, "_tfprune_sam_rho")
     for mask, weight in zip(masks, tfprune.layers.prunable(pruned).values()):
         np.testing.assert_array_equal(weight.mask.numpy(), mask)
+
+
+def test_report_says_so_when_every_cell_is_ii_b():
+    result = SweepResult([record(2, 0.1, 0.0, 0.99, 0.7, 0.9), record(8, 0.1, 0.0, 0.99, 0.8, 0.9)], Thresholds(), "epochs")
+    text = markdown_report(result)
+    assert "No cell is in regime I or II-A, so the advice is to keep the epochs everywhere" in text
+    assert "epochs = 2: mc +0.0000, CKA 0.9900 -> Regime II-B" in text
+    assert "(says keep, but another temperature pruned better)" in text

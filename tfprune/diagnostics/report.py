@@ -117,8 +117,10 @@ def markdown_report(result: Any) -> str:
         "",
         f"## Which way to move the {result.temperature_name}",
         "",
-        f"The advice of a cell in regime I or II-A pointed towards the best {result.temperature_name} of its "
-        f"density in {agree} of {total} cases.",
+        (f"The advice of a cell in regime I or II-A pointed towards the best {result.temperature_name} of its "
+         f"density in {agree} of {total} cases." if total else
+         f"No cell is in regime I or II-A, so the advice is to keep the {result.temperature_name} everywhere; "
+         "whether another value pruned better is noted per cell."),
         "",
         *advice_lines,
         "",
