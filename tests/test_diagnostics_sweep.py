@@ -6,7 +6,6 @@ import os
 import numpy as np
 import pytest
 
-from tfprune.backend import keras
 from tfprune.diagnostics.regimes import Thresholds
 from tfprune.diagnostics.report import advice_agrees, guided_choice, markdown_report
 from tfprune.diagnostics.sweep import SweepResult, sweep

@@ -15,8 +15,6 @@ import numpy as np
 from tfprune._validate import check_int
 from tfprune.backend import tf
 
-Batch = "tuple[np.ndarray, np.ndarray]"
-
 ALLOWED = ("a tf.data.Dataset of (x, y) batches, a tfprune.data.Splits, an (x, y) pair of arrays "
            "or a list of (x, y) batches")
 
