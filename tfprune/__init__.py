@@ -50,6 +50,7 @@ _LAZY = {
     "collapse": ("tfprune.collapse", None),
     "score_masks": ("tfprune.score_masks", None),
     "data": ("tfprune.data", None),
+    "diagnostics": ("tfprune.diagnostics", None),
     "export": ("tfprune.export", None),
     "init": ("tfprune.scoring.sbp_si", None),
     "layers": ("tfprune.layers", None),

@@ -26,6 +26,7 @@ COMMANDS = {
     "tune": ("tfprune.cli.tune", "tune_command"),
     "select": ("tfprune.structured.command", "select_command"),
     "select-study": ("tfprune.structured.command", "select_study_command"),
+    "regimes": ("tfprune.diagnostics.command", "regimes_command"),
 }
 
 
