@@ -20,11 +20,7 @@ LAYERS = {
     "tfprune.scoring": 5, "tfprune.score_masks": 5,
     "tfprune.collapse": 6, "tfprune.saving": 6,
     "tfprune.at_init": 7,
-<<<<<<< HEAD
-    "tfprune.export": 8, "tfprune.tuning": 8, "tfprune.structured": 8,
-=======
-    "tfprune.export": 8, "tfprune.tuning": 8, "tfprune.diagnostics": 8,
->>>>>>> regimes
+    "tfprune.export": 8, "tfprune.tuning": 8, "tfprune.structured": 8, "tfprune.diagnostics": 8,
     "tfprune.cli": 9,
 }
 
