@@ -163,6 +163,13 @@ def test_synflow_at_init_uses_its_iterative_masks_and_per_layer_schedules():
     assert {k: int(m.sum()) for k, m in wrapper_masks(erk).items()} == counts
 
 
+def test_synflow_at_init_keeps_the_official_count():
+    """N - int(S N), as the official loop, where survivors(N, S) differs: 21 weights at 60% keep 9, not 8."""
+    model = keras.Sequential([keras.Input((7,)), keras.layers.Dense(3, use_bias=False, name="d")])
+    pruned, _ = prune_at_init(model, 0.6, score="synflow", score_options={"iterations": 4}, warn=False)
+    assert int(wrapper_masks(pruned)["d/kernel"].sum()) == 9 and budget.survivors(21, 0.6) == 8
+
+
 def test_exclude_overrides_and_custom_scorer():
     model = small_cnn()
     pruned, pruned_info = prune_at_init(model, 0.7, score="magnitude", exclude=["out"], overrides={"conv": 0.5}, warn=False)

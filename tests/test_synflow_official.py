@@ -187,9 +187,11 @@ def test_relu6_is_scored_as_relu_and_saturation_is_reported_without_it():
 
 def test_the_relu6_of_hard_sigmoid_stays_clipped():
     """tf_keras's MobileNetV3 builds hard-swish as x * ReLU6(x + 3) / 6: unclipped it would square
-    magnitudes at every block; saturated, it passes x (its form for x >= 3)."""
+    magnitudes at every block; saturated, it passes x (its form for x >= 3). A ReLU6 after the sum of
+    two tensors is an activation like any other."""
     x = inputs = keras.Input((4, 4, 8))
-    x = keras.layers.ReLU(6.0, name="relu6")(keras.layers.Conv2D(8, 1, name="c1")(x))
+    x = keras.layers.Conv2D(8, 1, name="c1")(x) + keras.layers.Conv2D(8, 1, name="c0")(x)
+    x = keras.layers.ReLU(6.0, name="relu6")(x)  # after a sum of two tensors: unclipped
     x = keras.layers.Conv2D(8, 1, name="c2")(x)
     x = keras.layers.Multiply()([x, keras.layers.ReLU(6.0, name="gate")(x + 3.0) * (1.0 / 6.0)])
     model = keras.Model(inputs, keras.layers.Dense(2, name="out")(keras.layers.GlobalAveragePooling2D()(x)))

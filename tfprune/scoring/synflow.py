@@ -21,36 +21,24 @@ therefore keeps ``N - int(sparsity * N)`` weights (fewer only when scores tie at
 ``survivors(N, sparsity) = floor(N (1 - sparsity) + 1/2)`` of the other tfprune paths, or one
 more (when the fractional part of ``N (1 - sparsity)`` is in (0, 1/2)).
 
-Choices made here (documented in docs/pruning_at_init.md):
-
-* What is linearised: every weight of the network, biases and BatchNorm parameters/statistics
-  included, is replaced by its absolute value, as the official code does; BatchNorm runs in
-  inference mode. Weights are never "restored": the scores are computed on an independent clone.
-* Saturating activations: in the |w| network ReLU6 saturates and passes no gradient, so every
-  weight before it scores 0. With ``unclip=True`` (default) the scoring clone's clipped ReLUs
-  (``ReLU(max_value=...)`` layers, ``tf.nn.relu6``) become plain ReLUs -- the positively
-  homogeneous network the method assumes; the model itself is untouched (the ReLU6 of a
-  hard-sigmoid, ``ReLU6(x + 3) / 6``, is kept: saturated, hard-swish passes its input). Scores
-  that are all 0 raise a ValueError; a layer whose scores are all 0 in the dense network (e.g.
-  behind a saturated gate) gets a warning (the official rule prunes it first) or, with per-layer
-  counts, a ValueError.
-* Output: R sums the logits; a final softmax/sigmoid is bypassed.
-* Overflow: the clone computes in ``dtype="float64"`` by default; an infinite or NaN R raises.
-* Speed: all ``n`` iterations run inside one ``tf.function`` with the masks as loop tensors. The
-  exact threshold is a sort of the ``N`` scores per iteration. ``jit_compile=None`` (default)
-  XLA-compiles the loop where a GPU or TPU is visible and runs a plain graph on CPU, where XLA's
-  compilation of large models costs more than it saves. ``selection="fast"`` replaces the sort of
-  the intermediate iterations by a 1/512-precision threshold (see :data:`SELECTIONS`).
-* Per-layer counts (``keep={key: survivors}``, used by :func:`tfprune.prune_at_init` for
-  the shape-based allocations): each layer follows the official rule on its own
-  (``int((1 - d_l**((k+1)/n)) * N_l)`` pruned, ``d_l = keep_l / N_l``) and the last iteration
-  keeps exactly ``keep_l`` (ties to the earlier position).
+Choices made here (details in docs/pruning_at_init.md): every weight -- biases, BatchNorm
+parameters and statistics included -- is replaced by its absolute value in an independent clone,
+as the official code does (BatchNorm in inference mode); R sums the logits (a final softmax or
+sigmoid is bypassed); the clone computes in float64 by default (an infinite R raises);
+``unclip=True`` scores ReLU6 as ReLU (not the ReLU6 of a hard-sigmoid), and all-zero scores are
+refused, a layer whose scores are all 0 reported (:meth:`SynFlowScorer._check`); the loop is one
+``tf.function``, XLA-compiled only where a GPU or TPU is visible (:func:`default_jit_compile`);
+the exact threshold is a sort (of the unpruned scores only, in a plain graph); with per-layer
+counts (``keep={key: survivors}``, the shape-based allocations of :func:`tfprune.prune_at_init`)
+each layer follows the official rule with ``d_l = keep_l / N_l`` and keeps exactly ``keep_l``
+at the end (ties to the earlier position).
 
 Returned scores are those of the last iteration (weights pruned in earlier iterations score 0);
 :func:`run` also returns the iterative masks themselves.
 """
 
 import collections
+import functools
 import logging
 import math
 import numbers
@@ -66,17 +54,11 @@ from tfprune.scoring import _common
 
 ITERATIONS = 100
 _DTYPES = ("float32", "float64")
-#: ``selection=`` choices.
-#:
-#: * ``"official"`` (default): every iteration applies the official rule with the exact
-#:   ``k_prune``-th smallest score (a sort); the masks equal the official code's.
-#: * ``"fast"``: intermediate iterations place the threshold only to 1/512 relative precision
-#:   (a 16-step bisection on the float32 bits of the scores divided by their maximum) and keep
-#:   every weight at or above it -- at least the official number of survivors, a few more where
-#:   scores share the threshold's bucket; the last iteration is the official one, so the final
-#:   count is the same. The masks differ from the official ones: every early difference changes
-#:   later rankings (on a 40-100-100-10 MLP the survivors shared with the official masks were
-#:   94% at 90% sparsity, 64% at 99%, 73% at 99.9%).
+#: ``selection=``: "official" (default; the exact ``k_prune``-th smallest score at every iteration:
+#: the official masks) or "fast": intermediate thresholds only to 1/512 relative precision (see
+#: :func:`_prune_fast`), the last iteration official (same final count). Its masks differ: every
+#: early difference changes later rankings (survivors shared with the official masks on a
+#: 40-100-100-10 MLP: 94% at 90% sparsity, 64% at 99%, 73% at 99.9%).
 SELECTIONS = ("official", "fast")
 
 SynFlowResult = collections.namedtuple("SynFlowResult", "scores masks path_mass")
@@ -89,11 +71,8 @@ path_mass: (R of the dense network, R at the last iteration), as floats.
 
 
 def default_jit_compile():
-    """XLA where it pays: True when TensorFlow sees a GPU or TPU, False on CPU only.
-
-    On CPU, XLA's compilation of a large model's 100-iteration loop costs more than it saves
-    (Xception at 32x32: 551 s with XLA, 54 s without).
-    """
+    """True when TensorFlow sees a GPU or TPU; False on CPU, where compiling a large model's loop
+    costs more than it saves (Xception at 32x32: 551 s with XLA, 54 s without)."""
     return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
 
 
@@ -103,10 +82,20 @@ def official_prune_count(size, density, iteration, iterations):
     return int((1.0 - density ** ((iteration + 1) / iterations)) * size)
 
 
-def _prune_official(scores, valid, n_prune):
+def _prune_official(scores, valid, n_prune, compact=False):
     """The official rule: keep the entries scoring above the ``n_prune``-th smallest of all
-    entries (pruned ones score 0 and count); every entry when ``n_prune < 1``."""
-    kth = tf.gather(tf.sort(scores), tf.maximum(n_prune - 1, 0))
+    entries (pruned ones score 0 and count); every entry when ``n_prune < 1``.
+
+    ``compact`` (graph mode: dynamic shapes) sorts only the unpruned scores: the pruned ones are
+    0, never above any other, so the k-th smallest of all is 0 while ``n_prune`` does not exceed
+    their number, and the ``(n_prune - pruned)``-th smallest unpruned score after that.
+    """
+    if compact:
+        live = tf.boolean_mask(scores, valid)
+        padded = tf.sort(tf.concat([tf.zeros([1], scores.dtype), live], 0))  # padded[j] = j-th smallest live
+        kth = tf.gather(padded, tf.clip_by_value(n_prune - (tf.size(scores) - tf.size(live)), 0, tf.size(live)))
+    else:
+        kth = tf.gather(tf.sort(scores), tf.maximum(n_prune - 1, 0))
     return tf.logical_and(valid, tf.logical_or(n_prune < 1, scores > kth))
 
 
@@ -145,9 +134,14 @@ def _keep_exact(scores, valid, n_prune):
 
 def _is_hard_sigmoid(layer):
     """True for the ReLU6 of ``ReLU6(x + 3) / 6`` (how tf_keras's MobileNetV3 builds hard-sigmoid
-    and hard-swish): its input is an ``x + c`` op."""
-    inbound = [l for node in layer._inbound_nodes for l in tf.nest.flatten(node.inbound_layers)]
-    return any(getattr(l, "symbol", None) == "__operators__.add" for l in inbound)
+    and hard-swish): its input is an ``x + number`` op."""
+    for node in layer._inbound_nodes:
+        for inbound in tf.nest.flatten(node.inbound_layers):
+            if getattr(inbound, "symbol", None) == "__operators__.add":
+                args = [a for n in inbound._inbound_nodes for a in tf.nest.flatten((n.call_args, n.call_kwargs))]
+                if any(isinstance(a, numbers.Real) for a in args):
+                    return True
+    return False
 
 
 def _unclip(model):
@@ -229,8 +223,9 @@ class SynFlowScorer:
 
     def _loop(self, counts):
         n = counts.shape[0]
-        middle = _prune_fast if self.selection == "fast" else _prune_official
-        last = _keep_exact if counts.shape.rank == 2 else _prune_official
+        official = functools.partial(_prune_official, compact=not self.jit_compile)  # XLA: static shapes
+        middle = _prune_fast if self.selection == "fast" else official
+        last = _keep_exact if counts.shape.rank == 2 else official
         masks = [tf.ones(shape, self.dtype) for shape in self.shapes]
         first, scores = self._score(masks)
         sums = tf.stack([tf.reduce_sum(s) for s in scores])
