@@ -26,6 +26,7 @@ import numpy as np
 
 from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
 from tfprune.export import flatbuffer, verify
+from tfprune.export.inputs import as_batch, input_signature
 from tfprune.io import atomic_path
 
 from tfprune.export.converter_errors import _converter_error
@@ -59,33 +60,6 @@ def _check_folder(path):
     if not os.access(parent, os.W_OK):
         raise ValueError(f"path={path!r}: the folder {parent!r} is not writable")
     return path
-
-
-def _input_shape(model):
-    if not getattr(model, "inputs", None):
-        raise ValueError("model has no defined inputs: build it with keras.Input (Sequential or functional)")
-    if len(model.inputs) != 1:
-        raise ValueError(f"model has {len(model.inputs)} inputs; to_tflite supports single-input models")
-    return tuple(model.inputs[0].shape)[1:]
-
-
-def _as_batch(data, name, shape):
-    """Accept an array or an (x, y) pair; check it against the model's input shape."""
-    if data is None:
-        return None
-    if isinstance(data, tuple) and len(data) == 2:  # (x, y) as Splits.numpy() returns it
-        data = data[0]
-    try:
-        x = np.asarray(data, dtype=np.float32)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{name}: expected a numpy array of inputs (or an (x, y) pair): {e}") from None
-    ok = x.ndim == len(shape) + 1 and all(s is None or s == d for s, d in zip(shape, x.shape[1:]))
-    if not ok:
-        want = "(N, " + ", ".join("?" if s is None else str(s) for s in shape) + ")"
-        raise ValueError(f"{name} has shape {x.shape}; the model's input needs {want}")
-    if len(x) == 0:
-        raise ValueError(f"{name} is empty")
-    return x
 
 
 def _nonzeros(model):
@@ -216,15 +190,15 @@ def to_tflite(
     if not (isinstance(calibration_samples, int) and calibration_samples > 0):
         raise ValueError(f"calibration_samples={calibration_samples!r}: expected a positive integer")
     path = _check_folder(path)
-    shape = _input_shape(model)
-    rep = _as_batch(representative_data, "representative_data", shape)
+    shape, dtype = input_signature(model)
+    rep = as_batch(representative_data, "representative_data", shape, dtype)
     if quantize == "int8" and rep is None:
         raise ValueError(
             "quantize='int8' needs representative_data (a numpy array of model inputs, e.g. "
             "100-500 training samples) to calibrate activation ranges; or choose quantize="
             "'dynamic' or 'float16', which need none"
         )
-    vx = _as_batch(verify_data, "verify_data", shape)
+    vx = as_batch(verify_data, "verify_data", shape, dtype)
     if vx is not None:
         source = "verify_data"
     elif rep is not None:

