@@ -8,6 +8,7 @@ import pytest
 import tfprune  # noqa: F401  (tf_keras first)
 from tfprune.backend import keras
 from tfprune.export import run_litert, to_tflite
+from tfprune.export.inputs import default_batch
 from tfprune.export.verify import _dequantize_output, _quantize_input
 
 
@@ -48,3 +49,31 @@ def test_only_tensors_with_a_scale_are_quantized():
     quantized = {"dtype": np.int8, "quantization": (0.5, 3)}
     assert _quantize_input(np.array([1.0, -2.0, 100.0]), quantized).tolist() == [5, -1, 127]
     assert _dequantize_output(np.array([5, -1], np.int8), quantized).tolist() == [1.0, -2.0]
+
+
+def _two_vocabularies():
+    """One id input feeding two Embeddings (vocabularies 20 and 7)."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((5,), dtype="int32")
+    big = keras.layers.Embedding(20, 4, name="big")(inp)
+    small = keras.layers.Embedding(7, 4, name="small")(inp)
+    h = keras.layers.Flatten()(keras.layers.Concatenate()([big, small]))
+    return keras.Model(inp, keras.layers.Dense(3, name="logits")(h))
+
+
+def test_default_verification_ids_are_within_every_vocabulary(tmp_path):
+    model = _two_vocabularies()
+    result = to_tflite(model, tmp_path / "m.tflite", dense_reference=False)
+    assert result.verify_source == "random ids in [0, 7) (seed 0)" and result.verify_samples == 32
+    assert result.max_abs_error < 1e-6
+    x, source = default_batch(model, (5,), np.int32, 32)
+    assert x.dtype == np.int32 and x.shape == (32, 5) and sorted(np.unique(x)) == list(range(7))
+
+
+def test_integer_input_without_embedding_needs_verify_data(tmp_path):
+    inp = keras.Input((3,), dtype="int32")
+    out = keras.layers.Dense(2)(keras.layers.Lambda(lambda t: keras.backend.cast(t, "float32"))(inp))
+    with pytest.raises(ValueError, match=r"verify_data=None: the model's input is int32 and feeds no "
+                                         r"Embedding layer.*pass verify_data"):
+        to_tflite(keras.Model(inp, out), tmp_path / "m.tflite", dense_reference=False)
+    assert list(tmp_path.iterdir()) == []

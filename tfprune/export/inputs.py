@@ -1,6 +1,10 @@
-"""The model's input signature, and input batches checked against it (shape and dtype kept)."""
+"""The model's input signature, input batches checked against it (shape and dtype kept), and
+default verification inputs that are valid for it (token ids within the vocabulary)."""
 
 import numpy as np
+
+from tfprune import layers
+from tfprune.backend import keras
 
 
 def input_signature(model):
@@ -45,3 +49,47 @@ def as_batch(data, name, shape, dtype=np.float32):
     if len(x) == 0:
         raise ValueError(f"{name} is empty")
     return x
+
+
+def _fed_by_integer_input(layer):
+    """True if an integer ``Input`` (of the model or of a sub-model) reaches ``layer``."""
+    stack, seen = list(layer._inbound_nodes), set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        source = node.outbound_layer
+        if isinstance(source, keras.layers.InputLayer) and source.dtype and \
+                np.issubdtype(np.dtype(source.dtype), np.integer):
+            return True
+        stack.extend(node.parent_nodes)
+    return False
+
+
+def vocabulary(model):
+    """The smallest ``input_dim`` of the Embedding layers fed by an integer input (None if none)."""
+    sizes = [layers.unwrap(layer).input_dim for _, layer in layers.iter_layers(model)
+             if isinstance(layers.unwrap(layer), keras.layers.Embedding) and _fed_by_integer_input(layer)]
+    return min(sizes) if sizes else None
+
+
+def default_batch(model, shape, dtype, samples, seed=0):
+    """``(inputs, description)``: ``samples`` random inputs valid for the input signature.
+
+    Float inputs are N(0, 1); integer inputs are ids drawn uniformly from ``[0, input_dim)`` of the
+    Embedding layers they feed (the smallest, so every Embedding gets valid ids). Unknown
+    dimensions are 1. An integer input that feeds no Embedding has no known range: ValueError.
+    """
+    rng = np.random.default_rng(seed)
+    size = (samples,) + tuple(s or 1 for s in shape)
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.integer):
+        return rng.standard_normal(size).astype(dtype), f"random N(0, 1) inputs (seed {seed})"
+    vocab = vocabulary(model)
+    if vocab is None:
+        raise ValueError(
+            f"verify_data=None: the model's input is {dtype.name} and feeds no Embedding layer, so the "
+            "valid input values are unknown; pass verify_data (integer inputs the model accepts)"
+        )
+    return rng.integers(0, vocab, size).astype(dtype), f"random ids in [0, {vocab}) (seed {seed})"

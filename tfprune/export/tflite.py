@@ -26,7 +26,7 @@ import numpy as np
 
 from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
 from tfprune.export import flatbuffer, verify
-from tfprune.export.inputs import as_batch, input_signature
+from tfprune.export.inputs import as_batch, default_batch, input_signature
 from tfprune.io import atomic_path
 
 from tfprune.export.converter_errors import _converter_error
@@ -156,7 +156,9 @@ def to_tflite(
             for ``"int8"`` (the first ``calibration_samples`` rows calibrate the ranges).
         verify_data: inputs for the verification batch (``(N, *input_shape)`` or ``(x, y)``).
             Default: the first 1000 rows of ``representative_data`` if given, else 32 random
-            N(0, 1) inputs (seed 0), which check the arithmetic but not accuracy.
+            inputs (seed 0) valid for the input signature, which check the arithmetic but not
+            accuracy: N(0, 1) for float inputs, ids in ``[0, input_dim)`` of the Embedding layers
+            an integer input feeds (an integer input that feeds none needs ``verify_data``).
         integer_io: with ``"int8"``, make the model's input and output int8 too (for
             microcontrollers); by default they stay float32 with QUANTIZE/DEQUANTIZE at the ends.
         calibration_samples: number of representative rows used to calibrate ``"int8"``.
@@ -204,9 +206,7 @@ def to_tflite(
     elif rep is not None:
         vx, source = rep[:1000], "representative_data"
     else:
-        rng = np.random.default_rng(0)
-        vx = rng.standard_normal((DEFAULT_VERIFY_SAMPLES,) + tuple(s or 1 for s in shape)).astype(np.float32)
-        source = "random N(0, 1) inputs (seed 0)"
+        vx, source = default_batch(model, shape, dtype, DEFAULT_VERIFY_SAMPLES)
 
     stripped = strip_wrappers(model)
     data = convert(stripped, sparse, quantize, rep, integer_io, calibration_samples)
