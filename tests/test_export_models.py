@@ -77,3 +77,28 @@ def test_integer_input_without_embedding_needs_verify_data(tmp_path):
                                          r"Embedding layer.*pass verify_data"):
         to_tflite(keras.Model(inp, out), tmp_path / "m.tflite", dense_reference=False)
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- fixed batch size
+
+
+def _fixed_batch_model(batch):
+    """The usual recipe for exporting an LSTM: a fixed batch size and an unrolled loop."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 3), batch_size=batch)
+    return keras.Model(inp, keras.layers.Dense(2, name="logits")(keras.layers.LSTM(4, unroll=True)(inp)))
+
+
+def test_fixed_batch_model_is_verified_one_batch_at_a_time(tmp_path):
+    result = to_tflite(_fixed_batch_model(1), tmp_path / "one.tflite", dense_reference=False)
+    assert result.verify_samples == 32 and [c.loaded for c in result.checks.values()] == [True, True]
+    assert result.max_abs_error < 1e-6
+    # batch 2, 5 samples: the last batch is padded, and the padding is not compared
+    model = _fixed_batch_model(2)
+    x = np.random.default_rng(1).standard_normal((5, 6, 3)).astype(np.float32)
+    result = to_tflite(model, tmp_path / "two.tflite", verify_data=x, dense_reference=False)
+    assert result.verify_samples == 5 and result.max_abs_error < 1e-6
+    litert = run_litert(tmp_path / "two.tflite", x, runtime="builtin")[0]
+    assert litert.shape == (5, 2)
+    np.testing.assert_allclose(litert, model(x).numpy(), atol=1e-6)
+

@@ -100,10 +100,35 @@ def _dequantize_output(y, detail):
     return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
 
 
+def fixed_batch(shape):
+    """The batch size fixed in an input ``shape`` (``Input(batch_size=...)``), or None if it varies."""
+    size = None if shape is None or len(shape) == 0 else shape[0]
+    return int(size) if size is not None and size > 0 else None
+
+
+def in_batches(fn, x, batch):
+    """``fn`` (returning a list of arrays) applied to ``x`` in batches of exactly ``batch`` rows.
+
+    A model with a fixed batch size accepts no other: ``x`` is cut into batches, the last one
+    padded with copies of its last row, and the padding is dropped from the outputs.
+    """
+    if batch is None or len(x) == batch:
+        return fn(x)
+    parts = []
+    for start in range(0, len(x), batch):
+        chunk = x[start : start + batch]
+        rows = len(chunk)
+        if rows < batch:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - rows, axis=0)])
+        parts.append([y[:rows] for y in fn(chunk)])
+    return [np.concatenate(ys) for ys in zip(*parts)]
+
+
 def run_litert(model_path, x, runtime="xnnpack", output_names=None, num_threads=None):
     """Run a ``.tflite`` file (path or bytes) on a batch ``x`` through its default signature.
 
-    Quantized inputs/outputs are quantized/dequantized with the file's own parameters.
+    Quantized inputs/outputs are quantized/dequantized with the file's own parameters. A file
+    with a fixed batch size (``Input(batch_size=...)``) is run one batch of that size at a time.
 
     Args:
         model_path: path of the ``.tflite`` file, or its bytes.
@@ -122,18 +147,26 @@ def run_litert(model_path, x, runtime="xnnpack", output_names=None, num_threads=
         raise ValueError(f"the model has {len(in_details)} inputs; only single-input models are supported")
     (in_name, in_detail), = in_details.items()
     out_details = runner.get_output_details()
-    result = runner(**{in_name: _quantize_input(np.asarray(x), in_detail)})
-    names = list(output_names) if output_names and set(output_names) == set(result) else list(result)
-    return [_dequantize_output(result[n], out_details[n]) for n in names]
+
+    def run(batch):
+        result = runner(**{in_name: _quantize_input(batch, in_detail)})
+        names = list(output_names) if output_names and set(output_names) == set(result) else list(result)
+        return [_dequantize_output(result[n], out_details[n]) for n in names]
+
+    return in_batches(run, np.asarray(x), fixed_batch(in_detail.get("shape_signature")))
 
 
 def keras_outputs(model, x):
-    """The Keras model's outputs on ``x`` as a list of float32 arrays (inference mode)."""
-    y = model(x, training=False)
-    ys = y if isinstance(y, (list, tuple)) else [y]
-    if isinstance(y, dict):
-        ys = [y[k] for k in model.output_names]
-    return [np.asarray(v, dtype=np.float32) for v in ys]
+    """The Keras model's outputs on ``x`` as a list of float32 arrays (inference mode), one batch of
+    the model's fixed batch size at a time if it has one."""
+
+    def run(batch):
+        y = model(batch, training=False)
+        ys = [y[k] for k in model.output_names] if isinstance(y, dict) else \
+            (y if isinstance(y, (list, tuple)) else [y])
+        return [np.asarray(v, dtype=np.float32) for v in ys]
+
+    return in_batches(run, x, fixed_batch(tuple(model.inputs[0].shape)))
 
 
 def compare(reference, outputs):
