@@ -9,7 +9,7 @@ import tfprune  # noqa: F401  (tf_keras first)
 from tfprune.backend import keras
 from tfprune.export import run_litert, to_tflite
 from tfprune.export.inputs import default_batch
-from tfprune.export.verify import _dequantize_output, _quantize_input
+from tfprune.export.verify import _dequantize_output, _quantize_input, layer_zeros
 
 
 def _token_model(vocab=20, length=5):
@@ -102,3 +102,43 @@ def test_fixed_batch_model_is_verified_one_batch_at_a_time(tmp_path):
     assert litert.shape == (5, 2)
     np.testing.assert_allclose(litert, model(x).numpy(), atol=1e-6)
 
+
+
+# ---------------------------------------------------------------- kernels matched to the file by layer
+
+
+def _conv_zoo():
+    """A separable conv whose pointwise kernel has the shape of the 1x1 conv after it (6, 1, 1, 6),
+    and a transposed conv with as many filters as inputs; every kernel half zeros (own pattern)."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8, 8, 6))
+    h = keras.layers.SeparableConv2D(6, 3, padding="same", name="sep")(inp)
+    h = keras.layers.Conv2D(6, 1, name="one")(h)
+    h = keras.layers.Conv2DTranspose(6, 3, strides=2, padding="same", name="up")(h)
+    out = keras.layers.Dense(3, name="logits")(keras.layers.GlobalAveragePooling2D()(h))
+    model = keras.Model(inp, out)
+    rng = np.random.default_rng(0)
+    for w in model.trainable_weights:
+        if "kernel" in w.name:
+            w.assign(w.numpy() * (rng.random(w.shape) < 0.5))
+    return model
+
+
+def test_kernels_are_matched_by_layer_not_by_shape(tmp_path):
+    model = _conv_zoo()
+    result = to_tflite(model, tmp_path / "m.tflite", dense_reference=False)
+    assert result.warnings == []
+    assert [(r.layer, r.weight, r.op) for r in result.layers] == [
+        ("sep", "depthwise_kernel", "DEPTHWISE_CONV_2D"), ("sep", "pointwise_kernel", "CONV_2D"),
+        ("one", "kernel", "CONV_2D"), ("up", "kernel", "TRANSPOSE_CONV"), ("logits", "kernel", "FULLY_CONNECTED")]
+    layers = {layer.name: layer for layer in model.layers}
+    kernels = [layers["sep"].depthwise_kernel, layers["sep"].pointwise_kernel, layers["one"].kernel,
+               layers["up"].kernel, layers["logits"].kernel]
+    assert [r.keras_zeros for r in result.layers] == [int(np.sum(k.numpy() == 0)) for k in kernels]
+    assert all(r.zeros_kept and r.tflite_zeros == r.keras_zeros for r in result.layers)
+
+    # a real difference is still found: zeros in Keras that the file does not have
+    kernel = layers["up"].kernel
+    kernel.assign(np.where(np.arange(kernel.shape[-1]) == 0, 0.0, kernel.numpy()))  # zero input channel 0
+    rows = layer_zeros(model, tmp_path / "m.tflite")
+    assert [r.zeros_kept for r in rows] == [True, True, True, False, True]

@@ -233,7 +233,7 @@ def to_tflite(
             )
         elif xnn.loaded and not builtin.loaded:
             notes.append(f"the builtin kernels cannot run this file (the XNNPACK delegate can): {builtin.error}")
-        lost = [r.layer for r in layers if not r.zeros_kept]
+        lost = [r.layer if r.weight == "kernel" else f"{r.layer} ({r.weight})" for r in layers if not r.zeros_kept]
         if lost:
             notes.append(f"zeros of the Keras kernel became non-zero in the file for: {', '.join(lost)}")
         if problems and strict:

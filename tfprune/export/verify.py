@@ -50,7 +50,8 @@ class RuntimeCheck:
 
 @dataclasses.dataclass
 class LayerZeros:
-    """Zeros of one Keras kernel and of the matching weight read back from the file."""
+    """Zeros of one Keras kernel (``layer``: its path in the model, ``weight``: its attribute) and
+    of the matching weight read back from the file."""
 
     layer: str
     op: str
@@ -61,6 +62,7 @@ class LayerZeros:
     sparse: bool  # stored with sparsity parameters
     block: tuple
     densified: bool  # expanded by a DENSIFY operator at load time
+    weight: str = "kernel"  # the kernel's attribute in the layer (SeparableConv2D has two)
 
 
 def _interpreter(model_path, runtime, num_threads=None):
@@ -209,61 +211,113 @@ def check_runtimes(model_path, keras_model, x, reference=None, runtimes=RUNTIMES
     return checks
 
 
-def _tflite_layout(layer):
-    """The Keras kernel rearranged into the layout TFLite stores it in, or None."""
-    kernel = getattr(layer, "kernel", None)
-    if kernel is None:
-        kernel = getattr(layer, "depthwise_kernel", None)
-    if kernel is None:
-        return None
-    k = np.asarray(kernel.numpy())
-    if isinstance(layer, keras.layers.DepthwiseConv2D):
-        return k.reshape(k.shape[0], k.shape[1], -1)[None]
-    if isinstance(layer, keras.layers.Dense) and k.ndim == 2:
-        return k.T
-    if isinstance(layer, keras.layers.Conv2D) and k.ndim == 4:  # also Conv2DTranspose-free Conv2D
-        return np.transpose(k, (3, 0, 1, 2))
-    if isinstance(layer, keras.layers.Conv1D) and k.ndim == 3:
-        return np.transpose(k, (2, 0, 1))[:, None]
-    return None
+def _kernels(layer):
+    """``[(weight name, TFLite op, kernel in the layout TFLite stores it in)]`` of one Keras layer."""
+    L = keras.layers
+    if isinstance(layer, L.SeparableConv2D):  # a DEPTHWISE_CONV_2D then a 1x1 CONV_2D
+        return _kernels_of(layer, ("depthwise_kernel", "DEPTHWISE_CONV_2D"), ("pointwise_kernel", "CONV_2D"))
+    if isinstance(layer, L.DepthwiseConv2D):
+        return _kernels_of(layer, ("depthwise_kernel", "DEPTHWISE_CONV_2D"))
+    if isinstance(layer, L.Conv2DTranspose):
+        return _kernels_of(layer, ("kernel", "TRANSPOSE_CONV"))
+    if isinstance(layer, L.Conv2D):
+        return _kernels_of(layer, ("kernel", "CONV_2D"))
+    if isinstance(layer, L.Conv1D) and not isinstance(layer, L.Conv1DTranspose):
+        return _kernels_of(layer, ("kernel", "CONV_2D"))
+    if isinstance(layer, L.Dense):
+        return _kernels_of(layer, ("kernel", "FULLY_CONNECTED"))
+    return []
+
+
+def _kernels_of(layer, *weights):
+    out = []
+    for name, op in weights:
+        k = np.asarray(getattr(layer, name).numpy())
+        if op == "FULLY_CONNECTED":
+            k = k.T if k.ndim == 2 else None
+        elif name == "depthwise_kernel":  # (h, w, in, multiplier) -> (1, h, w, in * multiplier)
+            k = k.reshape(k.shape[0], k.shape[1], -1)[None]
+        elif op == "TRANSPOSE_CONV":  # (h, w, out, in) -> (out, h, w, in)
+            k = np.transpose(k, (2, 0, 1, 3))
+        elif k.ndim == 3:  # Conv1D (w, in, out) -> (out, 1, w, in)
+            k = np.transpose(k, (2, 0, 1))[:, None]
+        else:  # Conv2D and pointwise (h, w, in, out) -> (out, h, w, in)
+            k = np.transpose(k, (3, 0, 1, 2))
+        if k is not None:
+            out.append((name, op, k))
+    return out
+
+
+def _named_after(tensor_name, path):
+    """True if a tensor name of the file (``"model/block/conv/Conv2D"``, several joined by ``;``
+    after fusion) comes from the layer at ``path`` (``"block/conv"``) under the root model's name."""
+    want = path.split("/")
+    return any(part.split("/")[1 : 1 + len(want)] == want for part in tensor_name.split(";"))
+
+
+def _pair(entries, weights):
+    """``{entry index: weight index}``: each Keras kernel to its weight in the file.
+
+    By layer identity first: the converter names a weight after the Keras layer that holds it, so
+    a weight of the right operator type and shape named after the layer is taken. Kernels whose
+    weight lost its name (fused, quantized or last) then take, in model order, the first weight
+    of their operator type and shape, in execution order, that is named after no layer.
+    """
+    pairs, used = {}, set()
+    for e, (path, _, op, k) in enumerate(entries):
+        for i, w in enumerate(weights):
+            if i not in used and w.op == op and tuple(w.shape) == k.shape and _named_after(w.name, path):
+                pairs[e] = i
+                used.add(i)
+                break
+    paths = {path for path, *_ in entries}
+    anonymous = [i for i, w in enumerate(weights) if not any(_named_after(w.name, p) for p in paths)]
+    for e, (_, _, op, k) in enumerate(entries):
+        if e in pairs:
+            continue
+        for i in anonymous:
+            if i not in used and weights[i].op == op and tuple(weights[i].shape) == k.shape:
+                pairs[e] = i
+                used.add(i)
+                break
+    return pairs
 
 
 def layer_zeros(keras_model, model_path):
     """Pair each Keras kernel with its weight in the file and compare their zeros.
 
-    Keras kernels (Dense, Conv1D, Conv2D, DepthwiseConv2D) are matched, in model order, to the
-    weights of FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D operators, in execution order,
-    by their shape in TFLite layout. Batch-norm folding rescales a kernel but keeps its zeros,
-    so zeros are compared, not values.
+    Kernels of Dense, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D and SeparableConv2D (its
+    depthwise and pointwise kernels) are paired with the weights of FULLY_CONNECTED / CONV_2D /
+    TRANSPOSE_CONV / DEPTHWISE_CONV_2D operators by layer identity (the weight's name in the file,
+    then the operator type and shape in execution order for weights that lost the layer's name),
+    never by shape alone. Batch-norm folding rescales a kernel but keeps its zeros, so zeros are
+    compared, not values.
 
     Returns:
-        list of :class:`LayerZeros` for the kernels that were matched.
+        list of :class:`LayerZeros` for the kernels that were matched, in model order.
     """
     weights = flatbuffer.weight_tensors(model_path)
-    used = [False] * len(weights)
+    entries = [(path, name, op, k) for path, layer in layers.iter_layers(keras_model)
+               for name, op, k in _kernels(layers.unwrap(layer))]
+    pairs = _pair(entries, weights)
     rows = []
-    for _, layer in layers.iter_layers(keras_model):
-        k = _tflite_layout(layer)
-        if k is None:
+    for e, (path, name, _, k) in enumerate(entries):
+        if e not in pairs:
             continue
-        for i, w in enumerate(weights):
-            if used[i] or tuple(w.shape) != tuple(k.shape):
-                continue
-            used[i] = True
-            kz = k == 0
-            wz = w.values == 0
-            rows.append(
-                LayerZeros(
-                    layer=layer.name,
-                    op=w.op,
-                    size=int(k.size),
-                    keras_zeros=int(kz.sum()),
-                    tflite_zeros=int(wz.sum()),
-                    zeros_kept=bool(np.all(wz[kz])),
-                    sparse=w.sparse,
-                    block=w.block,
-                    densified=w.densified,
-                )
+        w = weights[pairs[e]]
+        kz, wz = k == 0, w.values == 0
+        rows.append(
+            LayerZeros(
+                layer=path,
+                op=w.op,
+                size=int(k.size),
+                keras_zeros=int(kz.sum()),
+                tflite_zeros=int(wz.sum()),
+                zeros_kept=bool(np.all(wz[kz])),
+                sparse=w.sparse,
+                block=w.block,
+                densified=w.densified,
+                weight=name,
             )
-            break
+        )
     return rows
