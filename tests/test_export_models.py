@@ -7,7 +7,7 @@ import pytest
 
 import tfprune  # noqa: F401  (tf_keras first)
 from tfprune.backend import keras
-from tfprune.export import run_litert, to_tflite
+from tfprune.export import ExportError, run_litert, to_tflite
 from tfprune.export.inputs import default_batch
 from tfprune.export.verify import _dequantize_output, _quantize_input, layer_zeros
 
@@ -142,3 +142,25 @@ def test_kernels_are_matched_by_layer_not_by_shape(tmp_path):
     kernel.assign(np.where(np.arange(kernel.shape[-1]) == 0, 0.0, kernel.numpy()))  # zero input channel 0
     rows = layer_zeros(model, tmp_path / "m.tflite")
     assert [r.zeros_kept for r in rows] == [True, True, True, False, True]
+
+
+# ---------------------------------------------------------------- recurrent layers
+
+
+def _recurrent(cls, unroll):
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((6, 3))
+    h = cls(4, unroll=unroll, name="rnn")(inp)
+    return keras.Model(inp, keras.layers.Dense(2, name="logits")(h))
+
+
+@pytest.mark.parametrize("cls", [keras.layers.LSTM, keras.layers.GRU], ids=["LSTM", "GRU"])
+def test_recurrent_layer_error_says_unroll_and_unrolled_exports(cls, tmp_path):
+    with pytest.raises(ExportError) as error:
+        to_tflite(_recurrent(cls, unroll=False), tmp_path / "m.tflite", dense_reference=False)
+    message = str(error.value)
+    assert "\n" not in message
+    assert f"recurrent layer rnn ({cls.__name__}) runs as a loop" in message and "unroll=True" in message
+    assert list(tmp_path.iterdir()) == []
+    result = to_tflite(_recurrent(cls, unroll=True), tmp_path / "m.tflite", dense_reference=False)
+    assert [c.loaded for c in result.checks.values()] == [True, True] and result.max_abs_error < 1e-5
