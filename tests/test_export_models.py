@@ -164,3 +164,17 @@ def test_recurrent_layer_error_says_unroll_and_unrolled_exports(cls, tmp_path):
     assert list(tmp_path.iterdir()) == []
     result = to_tflite(_recurrent(cls, unroll=True), tmp_path / "m.tflite", dense_reference=False)
     assert [c.loaded for c in result.checks.values()] == [True, True] and result.max_abs_error < 1e-5
+
+
+def test_select_tf_ops_converts_a_rolled_lstm_and_says_litert_cannot_run_it(tmp_path):
+    model = _recurrent(keras.layers.LSTM, unroll=False)
+    with pytest.raises(ExportError, match=r"Select TF ops \(FlexTensorListReserve, .*\) that the LiteRT "
+                                          r"interpreter cannot run.*not verified"):
+        to_tflite(model, tmp_path / "m.tflite", select_tf_ops=True, dense_reference=False)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.warns(UserWarning, match="Select TF ops"):
+        result = to_tflite(model, tmp_path / "m.tflite", select_tf_ops=True, dense_reference=False, strict=False)
+    assert "CUSTOM:FlexTensorListReserve" in result.ops and not any(c.loaded for c in result.checks.values())
+    assert [p.name for p in tmp_path.iterdir()] == ["m.tflite"]
+    with pytest.raises(TypeError, match=r"select_tf_ops='yes': expected True or False"):
+        to_tflite(model, tmp_path / "n.tflite", select_tf_ops="yes")

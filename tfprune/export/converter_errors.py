@@ -56,7 +56,8 @@ def _tensor_list_error(model):
     which = f"recurrent layer {rnns[0]} runs" if len(rnns) == 1 else f"recurrent layers {', '.join(rnns)} run"
     return (f"the TFLite converter rejected the model: {which} as a loop of TensorList ops, which TFLite "
             "builtin ops cannot express; build the model with unroll=True in these layers (it needs a fixed "
-            "sequence length; keras.Input(..., batch_size=1) is the usual companion) to make it convertible")
+            "sequence length; keras.Input(..., batch_size=1) is the usual companion) to make it convertible, or "
+            "pass select_tf_ops=True (a file that needs the Flex delegate, which LiteRT lacks)")
 
 
 def _converter_error(err, model):
@@ -69,8 +70,8 @@ def _converter_error(err, model):
         layers = _layers_using(model, set(ops))
         where = f" (in layer {', '.join(layers)})" if layers else ""
         msg = (f"the TFLite converter rejected the model: op {', '.join(ops)}{where} has no TFLite builtin "
-               "kernel, and tfprune exports builtin ops only (no Flex/Select TF ops). Replace the layer with "
-               "supported ops.")
+               "kernel. Replace the layer with supported ops, or pass select_tf_ops=True (a file that needs the "
+               "Flex delegate, which LiteRT lacks).")
     else:
         first = next((ln.strip() for ln in text.splitlines() if "error:" in ln), text.strip()[:500])
         msg = f"the TFLite converter rejected the model: {first}"

@@ -68,7 +68,7 @@ def _nonzeros(model):
 
 
 def convert(model, sparse=True, quantize=None, representative_data=None, integer_io=False,
-            calibration_samples=200):
+            calibration_samples=200, select_tf_ops=False):
     """Convert a stripped Keras model to TFLite bytes (no file written, no checks).
 
     Args: as :func:`to_tflite`.
@@ -95,6 +95,10 @@ def convert(model, sparse=True, quantize=None, representative_data=None, integer
         if integer_io:
             conv.inference_input_type = tf.int8
             conv.inference_output_type = tf.int8
+    if select_tf_ops:
+        builtins = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if quantize == "int8" else tf.lite.OpsSet.TFLITE_BUILTINS]
+        conv.target_spec.supported_ops = builtins + [tf.lite.OpsSet.SELECT_TF_OPS]
+        conv._experimental_lower_tensor_list_ops = False  # keep recurrent loops as TensorList (Flex) ops
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -107,10 +111,20 @@ def _gzip_size(data):
     return len(gzip.compress(data, compresslevel=9, mtime=0))
 
 
-def _failures(checks, quantize, atol, min_top1):
+def _flex_ops(ops):
+    """The Select TF (Flex) operators of a file, each once, in order."""
+    return list(dict.fromkeys(op[len("CUSTOM:"):] for op in ops if op.startswith("CUSTOM:Flex")))
+
+
+def _failures(checks, quantize, atol, min_top1, flex=()):
     """Reasons the verification failed (empty when it passed)."""
     out = []
-    if not any(c.loaded for c in checks.values()):
+    if flex and not any(c.loaded for c in checks.values()):
+        out.append(
+            f"the file uses Select TF ops ({', '.join(flex)}) that the LiteRT interpreter cannot run (it has "
+            "no Flex delegate), so the file was not verified against Keras; it runs only where the Flex "
+            "delegate is linked (e.g. the tensorflow-lite-select-tf-ops dependency on Android)")
+    elif not any(c.loaded for c in checks.values()):
         out.append("no LiteRT runtime could run the file: " + "; ".join(
             f"{rt}: {c.error}" for rt, c in checks.items()))
     for rt, c in checks.items():
@@ -139,6 +153,7 @@ def to_tflite(
     atol=None,
     min_top1_agreement=0.9,
     strict=True,
+    select_tf_ops=False,
 ):
     """Export a Keras model (pruned or not) to ``path`` as a verified ``.tflite`` file.
 
@@ -170,6 +185,11 @@ def to_tflite(
             agreement with Keras is below this (classification outputs only).
         strict: if True (default) a failed verification raises :class:`ExportError` and nothing
             is written. If False the file is written and the failures are in ``warnings``.
+        select_tf_ops: also allow Select TF ops (``tf.lite.OpsSet.SELECT_TF_OPS``, "Flex" ops) and
+            keep TensorList loops, so that LSTM/GRU layers with ``unroll=False`` convert. Such a
+            file needs the Flex delegate, which the LiteRT interpreter lacks: it cannot be
+            verified, so this export fails unless ``strict=False`` (then it is written unverified,
+            with a warning). ``unroll=True`` in the recurrent layers gives a builtin-only file.
 
     Returns:
         :class:`ExportResult`.
@@ -189,6 +209,8 @@ def to_tflite(
         )
     if integer_io and quantize != "int8":
         raise ValueError(f"integer_io=True needs quantize='int8' (got quantize={quantize!r})")
+    if not isinstance(select_tf_ops, bool):
+        raise TypeError(f"select_tf_ops={select_tf_ops!r}: expected True or False")
     if not (isinstance(calibration_samples, int) and calibration_samples > 0):
         raise ValueError(f"calibration_samples={calibration_samples!r}: expected a positive integer")
     path = _check_folder(path)
@@ -209,8 +231,8 @@ def to_tflite(
         vx, source = default_batch(model, shape, dtype, DEFAULT_VERIFY_SAMPLES)
 
     stripped = strip_wrappers(model)
-    data = convert(stripped, sparse, quantize, rep, integer_io, calibration_samples)
-    dense = convert(stripped, False, quantize, rep, integer_io, calibration_samples) if (
+    data = convert(stripped, sparse, quantize, rep, integer_io, calibration_samples, select_tf_ops)
+    dense = convert(stripped, False, quantize, rep, integer_io, calibration_samples, select_tf_ops) if (
         dense_reference and sparse) else (data if dense_reference else None)
     weights, nonzeros = _nonzeros(stripped)
     reference = verify.keras_outputs(stripped, vx)
@@ -222,7 +244,7 @@ def to_tflite(
             f.write(data)
         checks = verify.check_runtimes(tmp, stripped, vx, reference)
         layers = verify.layer_zeros(stripped, tmp)
-        problems = _failures(checks, quantize, atol, min_top1_agreement)
+        problems = _failures(checks, quantize, atol, min_top1_agreement, _flex_ops(flatbuffer.op_names(data)))
         notes = []
         xnn, builtin = checks["xnnpack"], checks["builtin"]
         if not xnn.loaded and builtin.loaded:
