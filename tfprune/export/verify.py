@@ -168,7 +168,8 @@ def keras_outputs(model, x):
             (y if isinstance(y, (list, tuple)) else [y])
         return [np.asarray(v, dtype=np.float32) for v in ys]
 
-    return in_batches(run, x, fixed_batch(tuple(model.inputs[0].shape)))
+    inputs = getattr(model, "inputs", None)
+    return in_batches(run, x, fixed_batch(tuple(inputs[0].shape)) if inputs else None)
 
 
 def compare(reference, outputs):
