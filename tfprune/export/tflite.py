@@ -26,6 +26,7 @@ import numpy as np
 
 from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
 from tfprune.export import flatbuffer, verify
+from tfprune.export.inputs import as_batch, default_batch, input_signature
 from tfprune.io import atomic_path
 
 from tfprune.export.converter_errors import _converter_error
@@ -61,40 +62,13 @@ def _check_folder(path):
     return path
 
 
-def _input_shape(model):
-    if not getattr(model, "inputs", None):
-        raise ValueError("model has no defined inputs: build it with keras.Input (Sequential or functional)")
-    if len(model.inputs) != 1:
-        raise ValueError(f"model has {len(model.inputs)} inputs; to_tflite supports single-input models")
-    return tuple(model.inputs[0].shape)[1:]
-
-
-def _as_batch(data, name, shape):
-    """Accept an array or an (x, y) pair; check it against the model's input shape."""
-    if data is None:
-        return None
-    if isinstance(data, tuple) and len(data) == 2:  # (x, y) as Splits.numpy() returns it
-        data = data[0]
-    try:
-        x = np.asarray(data, dtype=np.float32)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{name}: expected a numpy array of inputs (or an (x, y) pair): {e}") from None
-    ok = x.ndim == len(shape) + 1 and all(s is None or s == d for s, d in zip(shape, x.shape[1:]))
-    if not ok:
-        want = "(N, " + ", ".join("?" if s is None else str(s) for s in shape) + ")"
-        raise ValueError(f"{name} has shape {x.shape}; the model's input needs {want}")
-    if len(x) == 0:
-        raise ValueError(f"{name} is empty")
-    return x
-
-
 def _nonzeros(model):
     weights = [np.asarray(w.numpy()) for w in model.trainable_weights]
     return sum(int(w.size) for w in weights), sum(int(np.count_nonzero(w)) for w in weights)
 
 
 def convert(model, sparse=True, quantize=None, representative_data=None, integer_io=False,
-            calibration_samples=200):
+            calibration_samples=200, select_tf_ops=False):
     """Convert a stripped Keras model to TFLite bytes (no file written, no checks).
 
     Args: as :func:`to_tflite`.
@@ -121,6 +95,10 @@ def convert(model, sparse=True, quantize=None, representative_data=None, integer
         if integer_io:
             conv.inference_input_type = tf.int8
             conv.inference_output_type = tf.int8
+    if select_tf_ops:
+        builtins = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8 if quantize == "int8" else tf.lite.OpsSet.TFLITE_BUILTINS]
+        conv.target_spec.supported_ops = builtins + [tf.lite.OpsSet.SELECT_TF_OPS]
+        conv._experimental_lower_tensor_list_ops = False  # keep recurrent loops as TensorList (Flex) ops
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -133,10 +111,20 @@ def _gzip_size(data):
     return len(gzip.compress(data, compresslevel=9, mtime=0))
 
 
-def _failures(checks, quantize, atol, min_top1):
+def _flex_ops(ops):
+    """The Select TF (Flex) operators of a file, each once, in order."""
+    return list(dict.fromkeys(op[len("CUSTOM:"):] for op in ops if op.startswith("CUSTOM:Flex")))
+
+
+def _failures(checks, quantize, atol, min_top1, flex=()):
     """Reasons the verification failed (empty when it passed)."""
     out = []
-    if not any(c.loaded for c in checks.values()):
+    if flex and not any(c.loaded for c in checks.values()):
+        out.append(
+            f"the file uses Select TF ops ({', '.join(flex)}) that the LiteRT interpreter cannot run (it has "
+            "no Flex delegate), so the file was not verified against Keras; it runs only where the Flex "
+            "delegate is linked (e.g. the tensorflow-lite-select-tf-ops dependency on Android)")
+    elif not any(c.loaded for c in checks.values()):
         out.append("no LiteRT runtime could run the file: " + "; ".join(
             f"{rt}: {c.error}" for rt, c in checks.items()))
     for rt, c in checks.items():
@@ -165,6 +153,7 @@ def to_tflite(
     atol=None,
     min_top1_agreement=0.9,
     strict=True,
+    select_tf_ops=False,
 ):
     """Export a Keras model (pruned or not) to ``path`` as a verified ``.tflite`` file.
 
@@ -182,7 +171,9 @@ def to_tflite(
             for ``"int8"`` (the first ``calibration_samples`` rows calibrate the ranges).
         verify_data: inputs for the verification batch (``(N, *input_shape)`` or ``(x, y)``).
             Default: the first 1000 rows of ``representative_data`` if given, else 32 random
-            N(0, 1) inputs (seed 0), which check the arithmetic but not accuracy.
+            inputs (seed 0) valid for the input signature, which check the arithmetic but not
+            accuracy: N(0, 1) for float inputs, ids in ``[0, input_dim)`` of the Embedding layers
+            an integer input feeds (an integer input that feeds none needs ``verify_data``).
         integer_io: with ``"int8"``, make the model's input and output int8 too (for
             microcontrollers); by default they stay float32 with QUANTIZE/DEQUANTIZE at the ends.
         calibration_samples: number of representative rows used to calibrate ``"int8"``.
@@ -194,6 +185,11 @@ def to_tflite(
             agreement with Keras is below this (classification outputs only).
         strict: if True (default) a failed verification raises :class:`ExportError` and nothing
             is written. If False the file is written and the failures are in ``warnings``.
+        select_tf_ops: also allow Select TF ops (``tf.lite.OpsSet.SELECT_TF_OPS``, "Flex" ops) and
+            keep TensorList loops, so that LSTM/GRU layers with ``unroll=False`` convert. Such a
+            file needs the Flex delegate, which the LiteRT interpreter lacks: it cannot be
+            verified, so this export fails unless ``strict=False`` (then it is written unverified,
+            with a warning). ``unroll=True`` in the recurrent layers gives a builtin-only file.
 
     Returns:
         :class:`ExportResult`.
@@ -213,30 +209,30 @@ def to_tflite(
         )
     if integer_io and quantize != "int8":
         raise ValueError(f"integer_io=True needs quantize='int8' (got quantize={quantize!r})")
+    if not isinstance(select_tf_ops, bool):
+        raise TypeError(f"select_tf_ops={select_tf_ops!r}: expected True or False")
     if not (isinstance(calibration_samples, int) and calibration_samples > 0):
         raise ValueError(f"calibration_samples={calibration_samples!r}: expected a positive integer")
     path = _check_folder(path)
-    shape = _input_shape(model)
-    rep = _as_batch(representative_data, "representative_data", shape)
+    shape, dtype = input_signature(model)
+    rep = as_batch(representative_data, "representative_data", shape, dtype)
     if quantize == "int8" and rep is None:
         raise ValueError(
             "quantize='int8' needs representative_data (a numpy array of model inputs, e.g. "
             "100-500 training samples) to calibrate activation ranges; or choose quantize="
             "'dynamic' or 'float16', which need none"
         )
-    vx = _as_batch(verify_data, "verify_data", shape)
+    vx = as_batch(verify_data, "verify_data", shape, dtype)
     if vx is not None:
         source = "verify_data"
     elif rep is not None:
         vx, source = rep[:1000], "representative_data"
     else:
-        rng = np.random.default_rng(0)
-        vx = rng.standard_normal((DEFAULT_VERIFY_SAMPLES,) + tuple(s or 1 for s in shape)).astype(np.float32)
-        source = "random N(0, 1) inputs (seed 0)"
+        vx, source = default_batch(model, shape, dtype, DEFAULT_VERIFY_SAMPLES)
 
     stripped = strip_wrappers(model)
-    data = convert(stripped, sparse, quantize, rep, integer_io, calibration_samples)
-    dense = convert(stripped, False, quantize, rep, integer_io, calibration_samples) if (
+    data = convert(stripped, sparse, quantize, rep, integer_io, calibration_samples, select_tf_ops)
+    dense = convert(stripped, False, quantize, rep, integer_io, calibration_samples, select_tf_ops) if (
         dense_reference and sparse) else (data if dense_reference else None)
     weights, nonzeros = _nonzeros(stripped)
     reference = verify.keras_outputs(stripped, vx)
@@ -248,7 +244,7 @@ def to_tflite(
             f.write(data)
         checks = verify.check_runtimes(tmp, stripped, vx, reference)
         layers = verify.layer_zeros(stripped, tmp)
-        problems = _failures(checks, quantize, atol, min_top1_agreement)
+        problems = _failures(checks, quantize, atol, min_top1_agreement, _flex_ops(flatbuffer.op_names(data)))
         notes = []
         xnn, builtin = checks["xnnpack"], checks["builtin"]
         if not xnn.loaded and builtin.loaded:
@@ -259,7 +255,7 @@ def to_tflite(
             )
         elif xnn.loaded and not builtin.loaded:
             notes.append(f"the builtin kernels cannot run this file (the XNNPACK delegate can): {builtin.error}")
-        lost = [r.layer for r in layers if not r.zeros_kept]
+        lost = [r.layer if r.weight == "kernel" else f"{r.layer} ({r.weight})" for r in layers if not r.zeros_kept]
         if lost:
             notes.append(f"zeros of the Keras kernel became non-zero in the file for: {', '.join(lost)}")
         if problems and strict:

@@ -50,7 +50,8 @@ class RuntimeCheck:
 
 @dataclasses.dataclass
 class LayerZeros:
-    """Zeros of one Keras kernel and of the matching weight read back from the file."""
+    """Zeros of one Keras kernel (``layer``: its path in the model, ``weight``: its attribute) and
+    of the matching weight read back from the file."""
 
     layer: str
     op: str
@@ -61,6 +62,7 @@ class LayerZeros:
     sparse: bool  # stored with sparsity parameters
     block: tuple
     densified: bool  # expanded by a DENSIFY operator at load time
+    weight: str = "kernel"  # the kernel's attribute in the layer (SeparableConv2D has two)
 
 
 def _interpreter(model_path, runtime, num_threads=None):
@@ -75,26 +77,60 @@ def _interpreter(model_path, runtime, num_threads=None):
     return Interpreter(model_path=os.fspath(model_path), **kwargs)
 
 
+def _quantization(detail):
+    """``(scale, zero_point)`` of a quantized tensor, or None: a scale of 0 means not quantized
+    (an integer tensor such as token ids is passed through as it is)."""
+    scale, zero = detail["quantization"]
+    return (scale, zero) if scale else None
+
+
 def _quantize_input(x, detail):
     dtype = detail["dtype"]
-    if np.issubdtype(dtype, np.floating):
+    params = None if np.issubdtype(dtype, np.floating) else _quantization(detail)
+    if params is None:
         return x.astype(dtype)
-    scale, zero = detail["quantization"]
+    scale, zero = params
     info = np.iinfo(dtype)
     return np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
 
 
 def _dequantize_output(y, detail):
-    if np.issubdtype(y.dtype, np.floating):
+    params = None if np.issubdtype(y.dtype, np.floating) else _quantization(detail)
+    if params is None:
         return y.astype(np.float32)
-    scale, zero = detail["quantization"]
+    scale, zero = params
     return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+
+
+def fixed_batch(shape):
+    """The batch size fixed in an input ``shape`` (``Input(batch_size=...)``), or None if it varies."""
+    size = None if shape is None or len(shape) == 0 else shape[0]
+    return int(size) if size is not None and size > 0 else None
+
+
+def in_batches(fn, x, batch):
+    """``fn`` (returning a list of arrays) applied to ``x`` in batches of exactly ``batch`` rows.
+
+    A model with a fixed batch size accepts no other: ``x`` is cut into batches, the last one
+    padded with copies of its last row, and the padding is dropped from the outputs.
+    """
+    if batch is None or len(x) == batch:
+        return fn(x)
+    parts = []
+    for start in range(0, len(x), batch):
+        chunk = x[start : start + batch]
+        rows = len(chunk)
+        if rows < batch:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], batch - rows, axis=0)])
+        parts.append([y[:rows] for y in fn(chunk)])
+    return [np.concatenate(ys) for ys in zip(*parts)]
 
 
 def run_litert(model_path, x, runtime="xnnpack", output_names=None, num_threads=None):
     """Run a ``.tflite`` file (path or bytes) on a batch ``x`` through its default signature.
 
-    Quantized inputs/outputs are quantized/dequantized with the file's own parameters.
+    Quantized inputs/outputs are quantized/dequantized with the file's own parameters. A file
+    with a fixed batch size (``Input(batch_size=...)``) is run one batch of that size at a time.
 
     Args:
         model_path: path of the ``.tflite`` file, or its bytes.
@@ -113,18 +149,27 @@ def run_litert(model_path, x, runtime="xnnpack", output_names=None, num_threads=
         raise ValueError(f"the model has {len(in_details)} inputs; only single-input models are supported")
     (in_name, in_detail), = in_details.items()
     out_details = runner.get_output_details()
-    result = runner(**{in_name: _quantize_input(np.asarray(x), in_detail)})
-    names = list(output_names) if output_names and set(output_names) == set(result) else list(result)
-    return [_dequantize_output(result[n], out_details[n]) for n in names]
+
+    def run(batch):
+        result = runner(**{in_name: _quantize_input(batch, in_detail)})
+        names = list(output_names) if output_names and set(output_names) == set(result) else list(result)
+        return [_dequantize_output(result[n], out_details[n]) for n in names]
+
+    return in_batches(run, np.asarray(x), fixed_batch(in_detail.get("shape_signature")))
 
 
 def keras_outputs(model, x):
-    """The Keras model's outputs on ``x`` as a list of float32 arrays (inference mode)."""
-    y = model(x, training=False)
-    ys = y if isinstance(y, (list, tuple)) else [y]
-    if isinstance(y, dict):
-        ys = [y[k] for k in model.output_names]
-    return [np.asarray(v, dtype=np.float32) for v in ys]
+    """The Keras model's outputs on ``x`` as a list of float32 arrays (inference mode), one batch of
+    the model's fixed batch size at a time if it has one."""
+
+    def run(batch):
+        y = model(batch, training=False)
+        ys = [y[k] for k in model.output_names] if isinstance(y, dict) else \
+            (y if isinstance(y, (list, tuple)) else [y])
+        return [np.asarray(v, dtype=np.float32) for v in ys]
+
+    inputs = getattr(model, "inputs", None)
+    return in_batches(run, x, fixed_batch(tuple(inputs[0].shape)) if inputs else None)
 
 
 def compare(reference, outputs):
@@ -167,61 +212,113 @@ def check_runtimes(model_path, keras_model, x, reference=None, runtimes=RUNTIMES
     return checks
 
 
-def _tflite_layout(layer):
-    """The Keras kernel rearranged into the layout TFLite stores it in, or None."""
-    kernel = getattr(layer, "kernel", None)
-    if kernel is None:
-        kernel = getattr(layer, "depthwise_kernel", None)
-    if kernel is None:
-        return None
-    k = np.asarray(kernel.numpy())
-    if isinstance(layer, keras.layers.DepthwiseConv2D):
-        return k.reshape(k.shape[0], k.shape[1], -1)[None]
-    if isinstance(layer, keras.layers.Dense) and k.ndim == 2:
-        return k.T
-    if isinstance(layer, keras.layers.Conv2D) and k.ndim == 4:  # also Conv2DTranspose-free Conv2D
-        return np.transpose(k, (3, 0, 1, 2))
-    if isinstance(layer, keras.layers.Conv1D) and k.ndim == 3:
-        return np.transpose(k, (2, 0, 1))[:, None]
-    return None
+def _kernels(layer):
+    """``[(weight name, TFLite op, kernel in the layout TFLite stores it in)]`` of one Keras layer."""
+    L = keras.layers
+    if isinstance(layer, L.SeparableConv2D):  # a DEPTHWISE_CONV_2D then a 1x1 CONV_2D
+        return _kernels_of(layer, ("depthwise_kernel", "DEPTHWISE_CONV_2D"), ("pointwise_kernel", "CONV_2D"))
+    if isinstance(layer, L.DepthwiseConv2D):
+        return _kernels_of(layer, ("depthwise_kernel", "DEPTHWISE_CONV_2D"))
+    if isinstance(layer, L.Conv2DTranspose):
+        return _kernels_of(layer, ("kernel", "TRANSPOSE_CONV"))
+    if isinstance(layer, L.Conv2D):
+        return _kernels_of(layer, ("kernel", "CONV_2D"))
+    if isinstance(layer, L.Conv1D) and not isinstance(layer, L.Conv1DTranspose):
+        return _kernels_of(layer, ("kernel", "CONV_2D"))
+    if isinstance(layer, L.Dense):
+        return _kernels_of(layer, ("kernel", "FULLY_CONNECTED"))
+    return []
+
+
+def _kernels_of(layer, *weights):
+    out = []
+    for name, op in weights:
+        k = np.asarray(getattr(layer, name).numpy())
+        if op == "FULLY_CONNECTED":
+            k = k.T if k.ndim == 2 else None
+        elif name == "depthwise_kernel":  # (h, w, in, multiplier) -> (1, h, w, in * multiplier)
+            k = k.reshape(k.shape[0], k.shape[1], -1)[None]
+        elif op == "TRANSPOSE_CONV":  # (h, w, out, in) -> (out, h, w, in)
+            k = np.transpose(k, (2, 0, 1, 3))
+        elif k.ndim == 3:  # Conv1D (w, in, out) -> (out, 1, w, in)
+            k = np.transpose(k, (2, 0, 1))[:, None]
+        else:  # Conv2D and pointwise (h, w, in, out) -> (out, h, w, in)
+            k = np.transpose(k, (3, 0, 1, 2))
+        if k is not None:
+            out.append((name, op, k))
+    return out
+
+
+def _named_after(tensor_name, path):
+    """True if a tensor name of the file (``"model/block/conv/Conv2D"``, several joined by ``;``
+    after fusion) comes from the layer at ``path`` (``"block/conv"``) under the root model's name."""
+    want = path.split("/")
+    return any(part.split("/")[1 : 1 + len(want)] == want for part in tensor_name.split(";"))
+
+
+def _pair(entries, weights):
+    """``{entry index: weight index}``: each Keras kernel to its weight in the file.
+
+    By layer identity first: the converter names a weight after the Keras layer that holds it, so
+    a weight of the right operator type and shape named after the layer is taken. Kernels whose
+    weight lost its name (fused, quantized or last) then take, in model order, the first weight
+    of their operator type and shape, in execution order, that is named after no layer.
+    """
+    pairs, used = {}, set()
+    for e, (path, _, op, k) in enumerate(entries):
+        for i, w in enumerate(weights):
+            if i not in used and w.op == op and tuple(w.shape) == k.shape and _named_after(w.name, path):
+                pairs[e] = i
+                used.add(i)
+                break
+    paths = {path for path, *_ in entries}
+    anonymous = [i for i, w in enumerate(weights) if not any(_named_after(w.name, p) for p in paths)]
+    for e, (_, _, op, k) in enumerate(entries):
+        if e in pairs:
+            continue
+        for i in anonymous:
+            if i not in used and weights[i].op == op and tuple(weights[i].shape) == k.shape:
+                pairs[e] = i
+                used.add(i)
+                break
+    return pairs
 
 
 def layer_zeros(keras_model, model_path):
     """Pair each Keras kernel with its weight in the file and compare their zeros.
 
-    Keras kernels (Dense, Conv1D, Conv2D, DepthwiseConv2D) are matched, in model order, to the
-    weights of FULLY_CONNECTED / CONV_2D / DEPTHWISE_CONV_2D operators, in execution order,
-    by their shape in TFLite layout. Batch-norm folding rescales a kernel but keeps its zeros,
-    so zeros are compared, not values.
+    Kernels of Dense, Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D and SeparableConv2D (its
+    depthwise and pointwise kernels) are paired with the weights of FULLY_CONNECTED / CONV_2D /
+    TRANSPOSE_CONV / DEPTHWISE_CONV_2D operators by layer identity (the weight's name in the file,
+    then the operator type and shape in execution order for weights that lost the layer's name),
+    never by shape alone. Batch-norm folding rescales a kernel but keeps its zeros, so zeros are
+    compared, not values.
 
     Returns:
-        list of :class:`LayerZeros` for the kernels that were matched.
+        list of :class:`LayerZeros` for the kernels that were matched, in model order.
     """
     weights = flatbuffer.weight_tensors(model_path)
-    used = [False] * len(weights)
+    entries = [(path, name, op, k) for path, layer in layers.iter_layers(keras_model)
+               for name, op, k in _kernels(layers.unwrap(layer))]
+    pairs = _pair(entries, weights)
     rows = []
-    for _, layer in layers.iter_layers(keras_model):
-        k = _tflite_layout(layer)
-        if k is None:
+    for e, (path, name, _, k) in enumerate(entries):
+        if e not in pairs:
             continue
-        for i, w in enumerate(weights):
-            if used[i] or tuple(w.shape) != tuple(k.shape):
-                continue
-            used[i] = True
-            kz = k == 0
-            wz = w.values == 0
-            rows.append(
-                LayerZeros(
-                    layer=layer.name,
-                    op=w.op,
-                    size=int(k.size),
-                    keras_zeros=int(kz.sum()),
-                    tflite_zeros=int(wz.sum()),
-                    zeros_kept=bool(np.all(wz[kz])),
-                    sparse=w.sparse,
-                    block=w.block,
-                    densified=w.densified,
-                )
+        w = weights[pairs[e]]
+        kz, wz = k == 0, w.values == 0
+        rows.append(
+            LayerZeros(
+                layer=path,
+                op=w.op,
+                size=int(k.size),
+                keras_zeros=int(kz.sum()),
+                tflite_zeros=int(wz.sum()),
+                zeros_kept=bool(np.all(wz[kz])),
+                sparse=w.sparse,
+                block=w.block,
+                densified=w.densified,
+                weight=name,
             )
-            break
+        )
     return rows
