@@ -314,3 +314,17 @@ def test_bad_input_is_refused_clearly():
         scoring.random_scores(model, seed="a")
     with pytest.raises(ValueError, match="no prunable layers .* left after exclude"):
         scoring.magnitude_scores(model, exclude=["conv", "out"])
+
+
+def test_synflow_scores_a_model_that_adds_its_raw_input():
+    def build(merge):
+        keras.utils.set_random_seed(5)
+        i = keras.Input((6, 6, 4))
+        y = merge(keras.layers.Conv2D(4, 3, padding="same", name="c")(i), i)
+        return keras.Model(i, keras.layers.Dense(2, name="d")(keras.layers.Flatten()(y)))
+
+    with_op = synflow_mod.synflow_scores(build(lambda a, b: a + b), iterations=3, sparsity=0.5)
+    with_layer = synflow_mod.synflow_scores(build(lambda a, b: keras.layers.Add()([a, b])), iterations=3, sparsity=0.5)
+    for key in ("c/kernel", "d/kernel"):
+        assert np.count_nonzero(with_op[key]) > 0
+        np.testing.assert_allclose(with_op[key], with_layer[key], rtol=1e-12)

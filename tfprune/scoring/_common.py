@@ -211,8 +211,8 @@ def float_clone(model, dtype, transform):
     """An independent copy of ``model`` (wrappers removed) computing in ``dtype``.
 
     ``transform(layer, weight_name, value) -> value`` gives each copied weight its value
-    (e.g. ``np.abs``). Inputs are cast to ``dtype`` by the layers themselves (Keras autocast).
-    Returns ``(clone, {clone layer: original inner layer})``.
+    (e.g. ``np.abs``). Floating-point inputs are ``dtype`` too, so operations on a raw input
+    (``conv(x) + x``) see one dtype; integer inputs (token ids) keep theirs.
     """
     sources = {}
 
@@ -227,7 +227,12 @@ def float_clone(model, dtype, transform):
         sources[id(new)] = inner
         return new
 
-    clone = keras.models.clone_model(model, clone_function=clone_function)
+    inputs = None
+    if getattr(model, "inputs", None):
+        inputs = [keras.Input(batch_shape=t.shape, dtype=dtype if t.dtype.is_floating else t.dtype)
+                  for t in model.inputs]
+        inputs = inputs[0] if len(inputs) == 1 else inputs
+    clone = keras.models.clone_model(model, input_tensors=inputs, clone_function=clone_function)
     for _, layer in layers.iter_layers(clone):
         inner = sources.get(id(layer))
         if inner is None or not inner.weights:
