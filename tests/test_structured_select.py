@@ -5,7 +5,7 @@ import pytest
 
 from tfprune.backend import keras
 from tfprune.structured import SELECTORS, Selection, count_flops, count_params, register, select
-from tfprune.structured.baselines import l1
+from tfprune.structured.baselines import l1, lamp
 
 L = keras.layers
 
@@ -24,9 +24,9 @@ def data(n=120):
 
 
 def test_registry_lists_the_methods_with_their_facts():
-    assert SELECTORS.names() == ["greedy", "l1", "random"]
+    assert SELECTORS.names() == ["greedy", "l1", "lamp", "random"]
     assert SELECTORS["greedy"].tolerance and SELECTORS["greedy"].uses_data
-    assert not SELECTORS["l1"].tolerance and SELECTORS.names(uses_data=False) == ["l1", "random"]
+    assert not SELECTORS["l1"].tolerance and SELECTORS.names(uses_data=False) == ["l1", "lamp", "random"]
 
 
 def test_l1_keeps_the_filters_of_largest_norm():
@@ -36,6 +36,17 @@ def test_l1_keeps_the_filters_of_largest_norm():
     model.get_layer("h").set_weights([kernel, np.zeros(8, np.float32)])
     chosen, _ = l1(model, None, None, {"h": 4})
     assert chosen["h"].indices.tolist() == [0, 2, 5, 7]
+
+
+def test_lamp_keeps_the_channels_of_largest_summed_lamp_score():
+    model = mlp()
+    kernel = np.random.default_rng(1).normal(size=(8, 8)).astype(np.float32)
+    model.get_layer("h").set_weights([kernel, np.zeros(8, np.float32)])
+    squares = np.square(kernel.astype(np.float64)).reshape(-1)
+    brute = np.array([s / squares[squares >= s].sum() for s in squares]).reshape(8, 8)  # distinct values
+    expected = np.argsort(-brute.sum(axis=0), kind="stable")[:3]
+    chosen, _ = lamp(model, None, None, {"h": 3})
+    assert chosen["h"].indices.tolist() == sorted(expected.tolist())
 
 
 def test_select_l1_report_counts_match_the_narrow_model():
@@ -91,8 +102,8 @@ def test_a_registered_selector_is_used_by_select():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"method": "lamp", "width": 0.5}, ValueError,
-     r"method='lamp': unknown; choose one of \['greedy', 'l1', 'random'\]"),
+    ({"method": "obd", "width": 0.5}, ValueError,
+     r"method='obd': unknown; choose one of \['greedy', 'l1', 'lamp', 'random'\]"),
     ({"width": 0.0}, ValueError, r"width=0.0: must be a number in \(0, 1\]"),
     ({"width": "half"}, ValueError, "width='half'"),
     ({"method": "l1"}, ValueError, "width=None: method='l1' needs width"),

@@ -32,6 +32,8 @@ SELECTORS.register("greedy", "tfprune.structured.greedy:selector", uses_data=Tru
                             "finetune_steps", "learning_rate"),
                    summary="greedy forward selection (Ye et al. 2020)")
 SELECTORS.register("l1", "tfprune.structured.baselines:l1", summary="largest kernel L1 norm (Li et al. 2017)")
+SELECTORS.register("lamp", "tfprune.structured.baselines:lamp",
+                   summary="largest summed LAMP score of the channel's weights (Lee et al. 2021)")
 SELECTORS.register("random", "tfprune.structured.baselines:random", summary="uniformly random channels")
 
 register = SELECTORS.register
