@@ -51,6 +51,7 @@ _LAZY = {
     "score_masks": ("tfprune.score_masks", None),
     "data": ("tfprune.data", None),
     "diagnostics": ("tfprune.diagnostics", None),
+    "regimes": ("tfprune.diagnostics", None),  # tfprune.regimes.sweep(...), as the papers' readers call it
     "export": ("tfprune.export", None),
     "init": ("tfprune.scoring.sbp_si", None),
     "layers": ("tfprune.layers", None),
