@@ -63,8 +63,8 @@ def _pruned_at_init(model, sparsity, score, allocation, splits, **kwargs):
               help="SynFlow pruning iterations.")
 @_options.run_options
 @clean_errors
-def prune_at_init_command(model_path, dataset, data_dir, score, allocation, sparsity, epochs, batch_size,
-                          learning_rate, min_per_layer, min_per_unit, activation, samples_per_class, iterations,
+def prune_at_init_command(model_path, allow_lambda, dataset, data_dir, score, allocation, sparsity, epochs,
+                          batch_size, learning_rate, min_per_layer, min_per_unit, activation, samples_per_class, iterations,
                           seed, jit, output, quiet, export_path, export_quantize):
     """Prune an untrained model at initialisation (masks frozen), train it, write model, report and plot."""
     import tfprune
@@ -72,8 +72,9 @@ def prune_at_init_command(model_path, dataset, data_dir, score, allocation, spar
     from tfprune.cli.models import compile_for_classification
     from tfprune.cli.progress import fit
 
-    splits = _options.start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed)
-    model, loss = _options.model_and_loss(model_path, splits, seed)
+    splits = _options.start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed,
+                                model_path)
+    model, loss = _options.model_and_loss(model_path, splits, seed, allow_lambda)
     pruned, info = _pruned_at_init(
         model, sparsity, score, allocation, splits, min_per_layer=min_per_layer, min_per_unit=min_per_unit,
         activation=activation, seed=seed,
