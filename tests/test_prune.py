@@ -1,5 +1,7 @@
 """prune/strip through model.fit: targets reached, XLA, MirroredStrategy, guard, save/load/resume."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -127,7 +129,7 @@ def test_lamp_and_global_reallocate_when_weights_change():
 def test_uniform_targets_stay_fixed():
     schedule = Gradual(0.8, end_step=20, begin_step=1, frequency=10)
     pruned = tfprune.prune(small_cnn(), allocation="uniform", schedule=schedule)
-    assert [type(c).__name__ for c in tfprune.callbacks(pruned)] == ["UpdatePruningStep", "_Active"]
+    assert [type(c).__name__ for c in tfprune.callbacks(pruned)] == ["UpdatePruningStep", "_Active", "ScheduleEndCheck"]
 
 
 def test_xla_reaches_scheduled_sparsity():
@@ -262,3 +264,19 @@ def test_sparsity_summaries_write_tensorboard_events(tmp_path):
     assert "sparsity/overall" in tags and "sparsity/hidden/kernel" in tags
     values = [tf.make_ndarray(e.tensor_proto) for e in events.Tensors("sparsity/overall")]
     assert len(values) == 2 and float(values[-1]) == pytest.approx(0.6, abs=1e-3)
+
+
+def test_fit_shorter_than_the_schedule_warns_that_the_target_was_not_reached():
+    pruned = tfprune.prune(small_cnn(), allocation="lamp", schedule=Iterative(0.9, steps_per_round=2, rate=0.5))
+    pruned.compile("adam", LOSS)
+    with pytest.warns(tfprune.SparsityNotReachedWarning) as caught:
+        pruned.fit(X, Y, batch_size=32, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned))
+    assert len(caught) == 1
+    assert str(caught[0].message) == (
+        "training ended at pruning step 4, before the schedule's last pruning event at step 7: the model is at "
+        "sparsity 0.75, not the target 0.9; train 3 more steps (another fit continues the schedule) or fit the "
+        "schedule to the run with for_run(sparsity, total_steps)"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tfprune.SparsityNotReachedWarning)
+        pruned.fit(X, Y, batch_size=32, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned))

@@ -31,6 +31,7 @@ _LAZY = {
     "AtInitResult": ("tfprune.at_init", "AtInitResult"),
     "CollapseWarning": ("tfprune.collapse", "CollapseWarning"),
     "MissingPruningCallbacks": ("tfprune.training_guard", "MissingPruningCallbacks"),
+    "SparsityNotReachedWarning": ("tfprune.pruning_callbacks", "SparsityNotReachedWarning"),
     "allocate": ("tfprune.allocation", "allocate"),
     "callbacks": ("tfprune.pruning_callbacks", "callbacks"),
     "collapse_report": ("tfprune.collapse", "collapse_report"),

@@ -115,6 +115,25 @@ def write_output(folder, model, summary, accuracy, settings, title):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def check_reached(summary, settings):
+    """``settings`` with ``target_sparsity`` (was ``sparsity``) and ``reached_sparsity``; a one-line
+    error, before anything is written, when the model is not at its target (each weight may
+    differ by the rounding of its own count, at most one weight)."""
+    from tfprune.allocation import budget
+
+    total = summary["total"]
+    target = settings["sparsity"]
+    planned = budget.survivors(total["params"], target)
+    settings = {("target_sparsity" if k == "sparsity" else k): v for k, v in settings.items()}
+    settings["reached_sparsity"] = round(total["sparsity"], 6)
+    if abs(total["nonzeros"] - planned) > len(summary["layers"]):
+        raise click.ClickException(
+            f"--sparsity {target}: the pruned model reached sparsity {total['sparsity']:.4f} ({total['nonzeros']} "
+            f"of {total['params']} weights left, {planned} planned), not the target; nothing was written to --output"
+        )
+    return settings
+
+
 def finish(output, model, accuracy, settings, label, accuracy_line, splits, export_path, export_quantize):
     """Write the stripped ``model``, report and plot to ``output``; print the per-layer table,
     ``accuracy_line`` and the files written; export to TFLite if ``--export`` was given.
@@ -125,6 +144,7 @@ def finish(output, model, accuracy, settings, label, accuracy_line, splits, expo
     from tfprune.cli.export import export_after_prune
 
     summary = tfprune.sparsity_summary(model)
+    settings = check_reached(summary, settings)
     title = f"{label}: {summary['total']['sparsity']:.1%} sparse"
     written = write_output(output, model, summary, accuracy, settings, title)
     click.echo(tfprune.format_summary(summary))
