@@ -280,3 +280,26 @@ def test_fit_shorter_than_the_schedule_warns_that_the_target_was_not_reached():
     with warnings.catch_warnings():
         warnings.simplefilter("error", tfprune.SparsityNotReachedWarning)
         pruned.fit(X, Y, batch_size=32, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned))
+
+
+def _two_dense():
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="a"), keras.layers.Dense(2, name="b")])
+
+
+# uniform+ never empties a layer: it refuses such a target (last layer at most 80% sparse).
+@pytest.mark.parametrize("name", sorted(set(tfprune.ALLOCATIONS.names()) - {"uniform+"}))
+def test_an_allocation_that_empties_a_layer_warns(name):
+    with pytest.warns(tfprune.EmptyLayerWarning) as caught:
+        tfprune.prune(_two_dense(), 0.999, allocation=name)
+    assert [str(w.message) for w in caught] == [
+        f"sparsity=0.999 with allocation {name!r} leaves no weight in 2 of 2 weights (a/kernel, b/kernel; "
+        "0 of 18 weights kept in all): an emptied layer cuts the network; lower the sparsity"
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tfprune.EmptyLayerWarning)
+        tfprune.prune(_two_dense(), 0.5, allocation=name)
+
+
+def test_uniform_plus_refuses_instead_of_emptying():
+    with pytest.raises(ValueError, match=r"^sparsity=0.999: unreachable with uniform\+"):
+        tfprune.prune(_two_dense(), 0.999, allocation="uniform+")

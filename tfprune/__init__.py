@@ -30,6 +30,7 @@ _LAZY = {
     "SCHEDULES": ("tfprune.schedules", "SCHEDULES"),
     "AtInitResult": ("tfprune.at_init", "AtInitResult"),
     "CollapseWarning": ("tfprune.collapse", "CollapseWarning"),
+    "EmptyLayerWarning": ("tfprune.allocation", "EmptyLayerWarning"),
     "MissingPruningCallbacks": ("tfprune.training_guard", "MissingPruningCallbacks"),
     "SparsityNotReachedWarning": ("tfprune.pruning_callbacks", "SparsityNotReachedWarning"),
     "allocate": ("tfprune.allocation", "allocate"),

@@ -17,6 +17,7 @@ A new allocation is one file plus one registration::
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Mapping
 
 from tfprune.allocation import budget
@@ -65,6 +66,28 @@ def override_key(name: str, keys: list[str], layer_of: Mapping[str, str] | None 
     return matches[0]
 
 
+class EmptyLayerWarning(UserWarning):
+    """An allocation leaves a weight with no entry at all (the layer is cut off)."""
+
+
+def warn_empty(method: str | Callable, per_weight: Mapping[str, float], sizes: Mapping[str, int],
+               sparsity: float) -> Mapping[str, float]:
+    """Warn (:class:`EmptyLayerWarning`) when ``per_weight`` ({key: sparsity}, from allocation
+    ``method`` at overall ``sparsity``) keeps no entry of some weight of ``sizes`` ({key: size})."""
+    empty = [k for k, s in per_weight.items() if budget.survivors(sizes[k], s) == 0]
+    if empty:
+        name = method if isinstance(method, str) else getattr(method, "__name__", repr(method))
+        kept = sum(budget.survivors(sizes[k], s) for k, s in per_weight.items())
+        warnings.warn(
+            f"sparsity={sparsity!r} with allocation {name!r} leaves no weight in {len(empty)} of "
+            f"{len(per_weight)} weights ({', '.join(empty)}; {kept} of {sum(sizes.values())} weights kept in "
+            "all): an emptied layer cuts the network; lower the sparsity",
+            EmptyLayerWarning,
+            stacklevel=3,
+        )
+    return per_weight
+
+
 def allocate(method: str | Callable, weights: Mapping[str, Any], sparsity: float,
              overrides: Mapping[str, float] | None = None) -> dict[str, float]:
     """Per-layer sparsities for ``weights`` ({key: array}) at overall ``sparsity``.
@@ -104,6 +127,7 @@ def allocate(method: str | Callable, weights: Mapping[str, Any], sparsity: float
 
 __all__ = [
     "ALLOCATIONS",
+    "EmptyLayerWarning",
     "allocate",
     "budget",
     "entry",
@@ -114,6 +138,7 @@ __all__ = [
     "lamp",
     "lamp_scores",
     "override_key",
+    "warn_empty",
     "register",
     "uniform",
     "uniform_plus",
