@@ -36,3 +36,13 @@ def test_a_run_that_ends_below_the_target_fails_and_writes_nothing(tmp_path, mon
     assert error.startswith("Error: --sparsity 0.9: the pruned model reached sparsity 0.0000 (")
     assert error.endswith(" planned), not the target; nothing was written to --output")
     assert not out.exists()
+
+
+def test_an_emptied_layer_is_one_warning_line_in_the_options_words(tmp_path):
+    result = CliRunner().invoke(main, ["prune", "--schedule", "oneshot", "--allocation", "uniform", "--sparsity",
+                                       "0.999", "--epochs", "1", "--output", str(tmp_path / "o"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "warning: --sparsity 0.999 with allocation 'uniform' leaves no weight in 1 of 4 weights (conv1/kernel; "
+        "72 of 71568 weights kept in all): an emptied layer cuts the network; lower the sparsity\n"
+    )

@@ -151,7 +151,22 @@ def start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed
         check_model_file(model_path, "--model")
     check_paths(output, model_path, export_path)
     tf.keras.utils.set_random_seed(seed)
-    return data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
+    splits = data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
+    check_batch_size(splits, batch_size)
+    return splits
+
+
+def check_batch_size(splits, batch_size):
+    """Refuse a ``--batch-size`` larger than the training split (every epoch would be one short step)."""
+    if int(splits.train.cardinality()) != 1:
+        return
+    source = splits._sources["train"]
+    examples = len(source[1]) if isinstance(source, tuple) else int(source.cardinality())
+    if 0 < examples < batch_size:
+        raise ValueError(
+            f"--batch-size {batch_size}: larger than the {examples} training examples of {splits.name!r}; "
+            f"give at most {examples}"
+        )
 
 
 #: What ``--allow-lambda`` is for, in the errors that need it.
