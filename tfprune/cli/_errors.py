@@ -34,6 +34,7 @@ PHRASES = {
     "call tfprune.strip(model) first": "give the stripped model (model.keras of a tfprune output folder)",
     "score tfprune.strip(model)": "score the stripped model (model.keras of a tfprune output folder)",
     "for_run(sparsity, total_steps)": "a longer run (--epochs)",
+    "or use another directory": "or use another --output",
 }
 #: Python argument names -> command-line options (``name=value`` becomes ``--option value``).
 OPTIONS = {
