@@ -46,3 +46,10 @@ def test_an_emptied_layer_is_one_warning_line_in_the_options_words(tmp_path):
         "warning: --sparsity 0.999 with allocation 'uniform' leaves no weight in 1 of 4 weights (conv1/kernel; "
         "72 of 71568 weights kept in all): an emptied layer cuts the network; lower the sparsity\n"
     )
+
+
+def test_the_overall_sparsity_never_shows_100_percent_while_weights_are_left():
+    from tfprune.cli.report import overall
+
+    assert overall({"total": {"sparsity": 1 - 2 / 65536, "nonzeros": 2, "params": 65536}}) == "99.997%"
+    assert overall({"total": {"sparsity": 1.0, "nonzeros": 0, "params": 65536}}) == "100.00%"

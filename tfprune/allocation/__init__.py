@@ -116,9 +116,14 @@ def allocate(method: str | Callable, weights: Mapping[str, Any], sparsity: float
     pool_size = sum(sizes[k] for k in pool)
     pool_keep = keep_total - sum(keep_fixed.values())
     if not pool or not 0 < pool_keep <= pool_size:
+        kept = sum(keep_fixed.values())
+        why = (f"the fixed layers alone keep {kept} weights, more than the {keep_total} the target keeps in all"
+               if pool and pool_keep < 0 else
+               "no other layer is left to prune" if not pool else
+               f"the other layers would keep {pool_keep} of their {pool_size} weights")
         raise ValueError(
             f"overrides={dict(overrides)!r}: with these layers fixed, sparsity={sparsity!r} cannot be "
-            f"reached by the other layers ({pool_keep} of {pool_size} weights would have to stay)"
+            f"reached by the other layers ({why})"
         )
     result = dict(fn(pool, 1.0 - pool_keep / pool_size))
     result.update(budget.to_sparsity(keep_fixed, sizes))

@@ -142,10 +142,11 @@ def finish(output, model, accuracy, settings, label, accuracy_line, splits, expo
     """
     import tfprune
     from tfprune.cli.export import export_after_prune
+    from tfprune.cli.report import overall
 
     summary = tfprune.sparsity_summary(model)
     settings = check_reached(summary, settings)
-    title = f"{label}: {summary['total']['sparsity']:.1%} sparse"
+    title = f"{label}: {overall(summary)} sparse"
     written = write_output(output, model, summary, accuracy, settings, title)
     click.echo(tfprune.format_summary(summary))
     click.echo(accuracy_line)
