@@ -35,6 +35,7 @@ CASES = {
     "schedule too short": ["prune", "--schedule", "iterative", "--sparsity", "0.9", "--epochs", "2",
                            "--batch-size", "512"],
     "batch larger than the data": ["prune", "--batch-size", "100000"],
+    "unknown data set": ["prune-at-init", "--dataset", "no_such_dataset_xyz"],
     "output under a file": ["prune", "--output", "{in}/a_file/out"],
     "export over an output file": ["prune", "--export", "{out}/report.md"],
     "output over the input model": ["prune", "--model", "{out}/model.keras"],
@@ -58,6 +59,8 @@ CASES = {
 STARTS = {
     "schedule too short": "--schedule iterative: iterative schedule with rate=0.2 needs 11 pruning rounds",
     "batch larger than the data": "--batch-size 100000: larger than the 1257 training examples of 'digits'",
+    "unknown data set": "--dataset 'no_such_dataset_xyz' is neither a built-in data set nor a TensorFlow Datasets "
+                        "name",
     "output under a file": "--output '{in}/a_file/out': '{in}/a_file' is a file, so the folder cannot be made",
     "export over an output file": "--export '{out}/report.md': is one of the files --output writes",
     "output over the input model": "--output '{out}': would overwrite the input --model '{out}/model.keras'",

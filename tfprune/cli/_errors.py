@@ -54,6 +54,7 @@ OPTIONS = {
     "oracle": "--oracle",
     "representative_data": "--representative-dataset",
     "verify_data": "--representative-dataset",
+    "data_dir": "--data-dir",
 }
 
 

@@ -45,7 +45,7 @@ def load_inputs(name, split="train", data_dir=None):
 @click.option("--strict/--no-strict", default=True, show_default=True,
               help="Refuse to write a file that fails verification.")
 @allow_lambda_option
-@clean_errors(options={"quantize": "--quantize"})
+@clean_errors(options={"quantize": "--quantize", "name": "--representative-dataset"})
 def export_command(model_path, output, quantize, representative_dataset, data_dir, sparse, integer_io, strict,
                    allow_lambda):
     """Export MODEL_PATH (a tf_keras .keras/.h5/SavedModel, pruned or not) to OUTPUT (.tflite).

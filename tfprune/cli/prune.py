@@ -51,7 +51,7 @@ def _fitted_schedule(name, sparsity, epochs, steps_per_epoch, batch_size):
 @click.option("--schedule", type=_options.RegistryChoice(_options.schedule_names), default="gradual",
               show_default=True, help="When to prune while fine-tuning (a registered schedule).")
 @_options.run_options
-@clean_errors(options={"quantize": "--export-quantize"})
+@clean_errors(options={"quantize": "--export-quantize", "name": "--dataset"})
 def prune_command(model_path, allow_lambda, dataset, data_dir, allocation, sparsity, epochs, batch_size,
                   schedule, seed, jit, output, quiet, export_path, export_quantize):
     """Prune a model (default: the built-in one on digits) and write model, report and plot."""

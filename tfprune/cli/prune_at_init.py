@@ -44,7 +44,7 @@ def score_options(score, **values):
 @click.option("--iterations", type=click.IntRange(min=1), default=100, show_default=True,
               help="SynFlow pruning iterations.")
 @_options.run_options
-@clean_errors(options={"quantize": "--export-quantize"})
+@clean_errors(options={"quantize": "--export-quantize", "name": "--dataset"})
 def prune_at_init_command(model_path, allow_lambda, dataset, data_dir, score, allocation, sparsity, epochs,
                           batch_size, learning_rate, min_per_layer, min_per_unit, activation, samples_per_class, iterations,
                           seed, jit, output, quiet, export_path, export_quantize):

@@ -86,7 +86,7 @@ def default_build(input_shape, num_classes):
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Start afresh instead of resuming a search in --output.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-trial progress.")
-@clean_errors(options={"directory": "--output", "overwrite": "--overwrite"})
+@clean_errors(options={"name": "--dataset"})
 def tune_command(dataset, output, oracle, max_trials, epochs, min_sparsity, max_size_kb, size_method,
                  sparsity_spec, allocations, schedules, scores, batch_size, seed, overwrite, quiet):
     """Search target sparsity, allocation and schedule (plus width and learning rate) on --dataset."""
