@@ -196,3 +196,19 @@ def test_a_new_run_replaces_our_files_keeps_the_others_and_removes_stale_staging
     assert json.loads((out / "report.json").read_text())["accuracy"] == {"pruned": 0.75}
     io.write_bytes(str(out / "keep.tflite"), b"x")
     assert sorted(n for n in os.listdir(out) if n.startswith(".")) == []
+
+
+def test_files_saved_by_keras_3_itself_are_recognised(tmp_path):
+    """Files written by the Keras 3 that TensorFlow installs, in a process without tf_keras."""
+    from tfprune.saving import check_model_file
+
+    script = ("import keras; m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)]); "
+              f"m.save({str(tmp_path / 'k3.keras')!r}); m.save({str(tmp_path / 'k3.h5')!r}); print(keras.__version__)")
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    made = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stderr
+    version = made.stdout.split()[-1]
+    for name in ("k3.keras", "k3.h5"):
+        with pytest.raises(ValueError) as error:
+            check_model_file(str(tmp_path / name), "--model")
+        assert str(error.value).startswith(f"--model {str(tmp_path / name)!r}: saved by Keras {version}; ")

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import keras_tuner as kt
 import pytest
@@ -88,6 +89,17 @@ def test_a_changed_resume_is_refused_in_one_line(searches, args, message):
     assert result.exit_code == 1
     assert result.stderr == "Error: " + message.format(search=search) + "\n"
     assert _snapshot(root / "whole") == before
+
+
+def test_an_oracle_change_on_a_project_without_its_record_is_one_line(searches, tmp_path):
+    root, _ = searches
+    copy = tmp_path / "copy"
+    shutil.copytree(root / "whole", copy)
+    os.remove(copy / "search" / "tfprune.json")  # as a project made before tfprune recorded its oracle
+    result = _tune(copy, "--max-trials", "2", "--oracle", "bayesian")
+    assert (result.exit_code, result.stderr) == (1, (
+        f"Error: --oracle 'bayesian': the search in {str(copy / 'search')!r} was started with another oracle; "
+        "pass --overwrite to start a new search (its trials are deleted), or use another --output\n"))
 
 
 def test_bad_searches_fail_before_the_first_trial_in_one_line(tmp_path):
