@@ -46,8 +46,8 @@ def score_options(score, **values):
 @_options.run_options
 @clean_errors(options={"quantize": "--export-quantize", "name": "--dataset"})
 def prune_at_init_command(model_path, allow_lambda, dataset, data_dir, score, allocation, sparsity, epochs,
-                          batch_size, learning_rate, min_per_layer, min_per_unit, activation, samples_per_class, iterations,
-                          seed, jit, output, quiet, export_path, export_quantize):
+                          batch_size, learning_rate, min_per_layer, min_per_unit, activation, samples_per_class,
+                          iterations, seed, jit, output, quiet, export_path, export_quantize):
     """Prune an untrained model at initialisation (masks frozen), train it, write model, report and plot."""
     import tfprune
     from tfprune.cli._output import finish
