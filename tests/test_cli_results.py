@@ -31,8 +31,7 @@ def test_a_run_that_ends_below_the_target_fails_and_writes_nothing(tmp_path, mon
     warning, error = result.stderr.splitlines()
     assert warning == (
         "warning: training ended at pruning step 20, before the schedule's last pruning event at step 200: the "
-        "model is at sparsity 0, not the target 0.9; train 180 more steps (another fit continues the schedule) or "
-        "fit the schedule to the run with for_run(sparsity, total_steps)")
+        "model is at sparsity 0, not the target 0.9; train 180 more steps (raise --epochs)")
     assert error.startswith("Error: --sparsity 0.9: the pruned model reached sparsity 0.0000 (")
     assert error.endswith(" planned), not the target; nothing was written to --output")
     assert not out.exists()

@@ -33,7 +33,8 @@ PHRASES = {
     "overwrite=True": "--overwrite",
     "call tfprune.strip(model) first": "give the stripped model (model.keras of a tfprune output folder)",
     "score tfprune.strip(model)": "score the stripped model (model.keras of a tfprune output folder)",
-    "for_run(sparsity, total_steps)": "a longer run (--epochs)",
+    "(another fit continues the schedule) or fit the schedule to the run with for_run(sparsity, total_steps)":
+        "(raise --epochs)",
     "or use another directory": "or use another --output",
 }
 #: Python argument names -> command-line options (``name=value`` becomes ``--option value``).
