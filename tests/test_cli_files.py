@@ -187,7 +187,8 @@ def test_a_new_run_replaces_our_files_keeps_the_others_and_removes_stale_staging
     _write(out, small, 0.5)
     (out / "notes.txt").write_text("mine")
     pid = _dead_pid()
-    for stale in (tmp_path / f".out.tfprune-{pid}-abc", out / f".keep.tflite.tfprune-{pid}-xyz"):
+    for stale in (tmp_path / f".out.tfprune-{pid}-abc", out / f".keep.tflite.tfprune-{pid}-xyz",
+                  out / ".tfprune-k2j4x8"):
         stale.mkdir()
     _write(out, small, 0.75)
     assert sorted(os.listdir(tmp_path)) == ["out"]

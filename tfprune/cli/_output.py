@@ -19,6 +19,10 @@ from tfprune.io import check_folder, check_parent, make_temporary_folder, replac
 OUTPUT_FILES = ("model.keras", "report.md", "report.json", "sparsity.png")
 
 
+#: Staging folders that earlier versions made inside the output folder (dropped, not carried over).
+LEGACY_STAGING = ".tfprune-"
+
+
 def _same(a, b):
     return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
@@ -68,7 +72,7 @@ def _carry_over(folder, staging):
     if not os.path.isdir(folder):
         return
     for name in os.listdir(folder):
-        if name in OUTPUT_FILES:
+        if name in OUTPUT_FILES or name.startswith(LEGACY_STAGING):
             continue
         source, target = os.path.join(folder, name), os.path.join(staging, name)
         if os.path.isdir(source) and not os.path.islink(source):
