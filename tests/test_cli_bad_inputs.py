@@ -85,6 +85,16 @@ def _listing(folder):
     return {name: (folder / name).read_bytes() for name in sorted(os.listdir(folder))}
 
 
+@pytest.mark.parametrize("args, message", [
+    (["prune", "--epochs", "0"], "Invalid value for '--epochs': 0 is not in the range x>=1. (see 'main prune --help')"),
+    (["tune", "-o", "x", "--oracle", "grid"],
+     "Invalid value for '--oracle': 'grid' is not one of 'random', 'bayesian', 'hyperband'. (see 'main tune --help')"),
+])
+def test_a_value_click_rejects_is_one_line_too(args, message):
+    result = CliRunner().invoke(main, args)
+    assert (result.exit_code, result.stderr) == (2, f"Error: {message}\n")
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_bad_input_is_one_line_and_changes_nothing(files, tmp_path, case):
     out = tmp_path / "out"
