@@ -197,3 +197,13 @@ def test_non_finite_and_empty_weights():
 def test_apportion_respects_limits_and_total():
     counts = budget.apportion({"a": 2.5, "b": 2.5, "c": 1.0}, 6, lower={"c": 1}, upper={"a": 3, "b": 3, "c": 1})
     assert counts == {"a": 3, "b": 2, "c": 1}
+
+
+def test_overrides_keeping_more_than_the_whole_budget_say_so():
+    weights = {"a/kernel": np.ones((16, 16)), "b/kernel": np.ones((16, 4))}
+    with pytest.raises(ValueError) as error:
+        allocation.allocate("uniform", weights, 0.9, overrides={"a": 0.0})
+    assert str(error.value) == (
+        "overrides={'a': 0.0}: with these layers fixed, sparsity=0.9 cannot be reached by the other layers "
+        "(the fixed layers alone keep 256 weights, more than the 32 the target keeps in all)"
+    )

@@ -1,5 +1,7 @@
 """prune/strip through model.fit: targets reached, XLA, MirroredStrategy, guard, save/load/resume."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -127,9 +129,10 @@ def test_lamp_and_global_reallocate_when_weights_change():
 def test_uniform_targets_stay_fixed_without_reallocation():
     schedule = Gradual(0.8, end_step=20, begin_step=1, frequency=10)
     pruned = tfprune.prune(small_cnn(), allocation="uniform", schedule=schedule, reallocate=False)
-    assert [type(c).__name__ for c in tfprune.callbacks(pruned)] == ["UpdatePruningStep", "_Active"]
+    assert [type(c).__name__ for c in tfprune.callbacks(pruned)] == ["UpdatePruningStep", "_Active", "ScheduleEndCheck"]
     default = tfprune.prune(small_cnn(), allocation="uniform", schedule=schedule)
-    assert [type(c).__name__ for c in tfprune.callbacks(default)] == ["UpdatePruningStep", "RefreshAllocation"]
+    assert [type(c).__name__ for c in tfprune.callbacks(default)] == [
+        "UpdatePruningStep", "RefreshAllocation", "ScheduleEndCheck"]
 
 
 def test_xla_reaches_scheduled_sparsity():
@@ -264,3 +267,42 @@ def test_sparsity_summaries_write_tensorboard_events(tmp_path):
     assert "sparsity/overall" in tags and "sparsity/hidden/kernel" in tags
     values = [tf.make_ndarray(e.tensor_proto) for e in events.Tensors("sparsity/overall")]
     assert len(values) == 2 and float(values[-1]) == pytest.approx(0.6, abs=1e-3)
+
+
+def test_fit_shorter_than_the_schedule_warns_that_the_target_was_not_reached():
+    pruned = tfprune.prune(small_cnn(), allocation="lamp", schedule=Iterative(0.9, steps_per_round=2, rate=0.5))
+    pruned.compile("adam", LOSS)
+    with pytest.warns(tfprune.SparsityNotReachedWarning) as caught:
+        pruned.fit(X, Y, batch_size=32, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned))
+    assert len(caught) == 1
+    assert str(caught[0].message) == (
+        "training ended at pruning step 4, before the schedule's last pruning event at step 7: the model is at "
+        "sparsity 0.75, not the target 0.9; train 3 more steps (another fit continues the schedule) or fit the "
+        "schedule to the run with for_run(sparsity, total_steps)"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tfprune.SparsityNotReachedWarning)
+        pruned.fit(X, Y, batch_size=32, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned))
+
+
+def _two_dense():
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="a"), keras.layers.Dense(2, name="b")])
+
+
+# uniform+ never empties a layer: it refuses such a target (last layer at most 80% sparse).
+@pytest.mark.parametrize("name", sorted(set(tfprune.ALLOCATIONS.names()) - {"uniform+"}))
+def test_an_allocation_that_empties_a_layer_warns(name):
+    with pytest.warns(tfprune.EmptyLayerWarning) as caught:
+        tfprune.prune(_two_dense(), 0.999, allocation=name)
+    assert [str(w.message) for w in caught] == [
+        f"sparsity=0.999 with allocation {name!r} leaves no weight in 2 of 2 weights (a/kernel, b/kernel; "
+        "0 of 18 weights kept in all): an emptied layer cuts the network; lower the sparsity"
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", tfprune.EmptyLayerWarning)
+        tfprune.prune(_two_dense(), 0.5, allocation=name)
+
+
+def test_uniform_plus_refuses_instead_of_emptying():
+    with pytest.raises(ValueError, match=r"^sparsity=0.999: unreachable with uniform\+"):
+        tfprune.prune(_two_dense(), 0.999, allocation="uniform+")

@@ -573,4 +573,4 @@ def test_tune_command_writes_report_and_best_model_and_resumes(tmp_path):
     bad = CliRunner().invoke(tune_command, ["--output", str(out), "--oracle", "grid"])
     assert bad.exit_code == 2 and "grid" in bad.output
     bad = CliRunner().invoke(tune_command, ["--output", str(out), "--sparsity", "0.9,0.5"])
-    assert bad.exit_code == 2 and "low < high" in bad.output
+    assert (bad.exit_code, bad.stderr) == (1, "Error: --sparsity (0.9, 0.5): a range (low, high) needs low < high\n")

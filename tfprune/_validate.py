@@ -53,3 +53,11 @@ def check_choice(value: Any, argument: str, choices: Iterable[Any]) -> Any:
     if value not in choices:
         raise ValueError(f"{argument}={value!r}: must be one of {choices}")
     return value
+
+
+def named(argument: str, value: Any) -> str:
+    """How an error names an argument and its value: ``--option 'value'`` for a command-line
+    option (or an upper-case CLI argument such as ``MODEL_PATH``), ``argument='value'`` otherwise."""
+    if argument.startswith("-") or argument.isupper():
+        return f"{argument} {value!r}"
+    return f"{argument}={value!r}"

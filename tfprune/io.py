@@ -1,19 +1,142 @@
-"""Atomic file output: a file appears complete or not at all, and nothing the user had is lost."""
+"""Atomic file output: a file or a folder appears complete or not at all, and nothing the user
+had is lost.
+
+Every temporary file or folder lives next to its destination under a hidden name that carries
+the writing process's id (``.<name>.tfprune-<pid>-XXXX``); a run killed mid-write leaves one
+behind, and the next write to the same destination removes those whose process is gone
+(:func:`remove_stale`).
+"""
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
 import os
 import shutil
 import tempfile
 
+from tfprune._validate import named
 
-def check_parent(path):
+#: Marker in the names of temporary files and folders.
+MARKER = ".tfprune-"
+
+
+def check_parent(path, argument="path"):
     """The existing, writable folder ``path`` would be written in; a clear ValueError otherwise."""
     parent = os.path.dirname(os.path.abspath(path)) or "."
     if not os.path.isdir(parent):
-        raise ValueError(f"path={path!r}: the folder {parent!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"path={path!r}: the folder {parent!r} is not writable")
+        raise ValueError(f"{named(argument, path)}: the folder {parent!r} does not exist")
+    if not _writable(parent):
+        raise ValueError(f"{named(argument, path)}: the folder {parent!r} is not writable")
     return parent
+
+
+def check_folder(path, argument="path"):
+    """Fail unless ``path`` is a folder or can be made as one, in a writable folder (it is
+    written beside itself and swapped in); returns the absolute path."""
+    folder = os.path.abspath(path)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise ValueError(f"{named(argument, path)}: is a file, not a folder")
+    existing = os.path.dirname(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ValueError(f"{named(argument, path)}: {existing!r} is a file, so the folder cannot be made")
+    if not _writable(existing):
+        raise ValueError(f"{named(argument, path)}: the folder {existing!r} is not writable")
+    return folder
+
+
+def _writable(folder):
+    """True when a file can be created in ``folder`` (tried, so it holds for root too)."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=MARKER + "probe-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    os.remove(probe)
+    return True
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale(parent, base):
+    """Remove the temporary files and folders for ``parent/base`` left by processes that are gone."""
+    prefix = f".{base}{MARKER}"
+    try:
+        names = os.listdir(parent)
+    except OSError:
+        return
+    for name in names:
+        if not name.startswith(prefix):
+            continue
+        pid = name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            stale = os.path.join(parent, name)
+            if os.path.isdir(stale) and not os.path.islink(stale):
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    os.remove(stale)
+
+
+def make_temporary_folder(path):
+    """A new hidden folder beside ``path`` (same file system), after removing stale ones."""
+    parent = check_parent(path)
+    base = os.path.basename(os.path.abspath(path))
+    remove_stale(parent, base)
+    return tempfile.mkdtemp(prefix=f".{base}{MARKER}{os.getpid()}-", dir=parent)
+
+
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a, b):
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False when the
+    system cannot."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd = -100
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), b)
+
+
+def replace_folder(new, path):
+    """Put folder ``new`` at ``path`` as one unit; the previous ``path`` (if any) stays whole
+    until the swap and ends up at ``new`` (the caller removes it).
+
+    One atomic exchange where the system has it; otherwise the previous folder is renamed
+    aside and put back if the second rename fails.
+    """
+    if not os.path.lexists(path):
+        os.replace(new, path)
+        return
+    if _exchange(new, path):
+        return
+    aside = new + ".previous"
+    os.replace(path, aside)
+    try:
+        os.replace(new, path)
+    except OSError:
+        os.replace(aside, path)
+        raise
+    os.replace(aside, new)
 
 
 @contextlib.contextmanager
@@ -21,12 +144,11 @@ def atomic_path(path):
     """Yield a temporary path in the same folder; move it onto ``path`` only on success.
 
     Works for files and for folders (SavedModel): whatever the body writes at the
-    temporary path replaces ``path`` in one rename. On error the temporary is removed
-    and ``path`` is left exactly as it was.
+    temporary path replaces ``path`` in one rename (one exchange, for folders). On error the
+    temporary is removed and ``path`` is left exactly as it was.
     """
-    parent = check_parent(path)
+    tmpdir = make_temporary_folder(path)
     base = os.path.basename(os.path.abspath(path))
-    tmpdir = tempfile.mkdtemp(prefix=f".{base}.", dir=parent)
     tmp = os.path.join(tmpdir, base)
     try:
         yield tmp
@@ -35,9 +157,7 @@ def atomic_path(path):
         if os.path.isdir(path) and not os.path.isdir(tmp):
             raise ValueError(f"path={path!r} is a folder; refusing to replace it with a file")
         if os.path.isdir(tmp) and os.path.isdir(path):
-            old = os.path.join(tmpdir, base + ".old")
-            os.replace(path, old)
-            os.replace(tmp, path)
+            replace_folder(tmp, path)
         else:
             os.replace(tmp, path)
     finally:

@@ -131,6 +131,7 @@ def prune(model: Any, sparsity: float | None = None, allocation: str | Callable 
     found = prunable_or_fail(model, exclude)
     weights = {k: w.value() for k, w in found.items()}
     final = allocations.allocate(allocation, weights, schedule.sparsity, overrides)
+    allocations.warn_empty(allocation, final, {k: w.size for k, w in weights.items()}, schedule.sparsity)
     adaptive = bool(reallocate or method.adaptive)
     first_event = schedule.events[0][1] if schedule.events else schedule.sparsity
     initial = allocations.allocate(allocation, weights, first_event, overrides) if adaptive else final

@@ -4,11 +4,14 @@
 * :class:`RefreshAllocation` for LAMP and global magnitude: before every pruning step the
   per-layer targets are recomputed from the current (masked) weights, as the LAMP paper does,
 * :class:`Rewind` when the schedule asks for weight rewinding,
-* :class:`SparsitySummaries` (TensorBoard, per-layer sparsity) when ``log_dir`` is given.
+* :class:`SparsitySummaries` (TensorBoard, per-layer sparsity) when ``log_dir`` is given,
+* :class:`ScheduleEndCheck`: warns (:class:`SparsityNotReachedWarning`) when ``fit`` ends before
+  the schedule's last pruning event, so the model is less sparse than its target.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import numpy as np
@@ -181,6 +184,30 @@ class SparsitySummaries(keras.callbacks.Callback):
             self._writer = None
 
 
+class SparsityNotReachedWarning(UserWarning):
+    """Training ended before the pruning schedule's last event: the model is below its target sparsity."""
+
+
+class ScheduleEndCheck(keras.callbacks.Callback):
+    """At the end of ``fit``, warn when the pruning step is before the schedule's last event."""
+
+    def on_train_end(self, logs=None):
+        schedules = _layer_schedules(self.model)
+        if not schedules:
+            return
+        timing = next(iter(schedules.values())).schedule
+        step = _pruning_step(self.model)
+        if timing.events and step < timing.last_step:
+            warnings.warn(
+                f"training ended at pruning step {step}, before the schedule's last pruning event at step "
+                f"{timing.last_step}: the model is at sparsity {timing.sparsity_at(step):.4g}, not the target "
+                f"{timing.sparsity:.4g}; train {timing.last_step - step} more steps (another fit continues "
+                "the schedule) or fit the schedule to the run with for_run(sparsity, total_steps)",
+                SparsityNotReachedWarning,
+                stacklevel=2,
+            )
+
+
 def callbacks(model: Any, log_dir: str | None = None, allocation: str | Callable | None = None) -> list:
     """Every callback ``model.fit`` needs to prune ``model`` as planned.
 
@@ -200,4 +227,5 @@ def callbacks(model: Any, log_dir: str | None = None, allocation: str | Callable
         bundle.append(Rewind())
     if log_dir is not None:
         bundle.append(SparsitySummaries(log_dir))
+    bundle.append(ScheduleEndCheck())
     return bundle

@@ -19,6 +19,7 @@ A new allocation is one file plus one registration::
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Mapping
 
 from tfprune.allocation import budget
@@ -67,6 +68,28 @@ def override_key(name: str, keys: list[str], layer_of: Mapping[str, str] | None 
     return matches[0]
 
 
+class EmptyLayerWarning(UserWarning):
+    """An allocation leaves a weight with no entry at all (the layer is cut off)."""
+
+
+def warn_empty(method: str | Callable, per_weight: Mapping[str, float], sizes: Mapping[str, int],
+               sparsity: float) -> Mapping[str, float]:
+    """Warn (:class:`EmptyLayerWarning`) when ``per_weight`` ({key: sparsity}, from allocation
+    ``method`` at overall ``sparsity``) keeps no entry of some weight of ``sizes`` ({key: size})."""
+    empty = [k for k, s in per_weight.items() if budget.survivors(sizes[k], s) == 0]
+    if empty:
+        name = method if isinstance(method, str) else getattr(method, "__name__", repr(method))
+        kept = sum(budget.survivors(sizes[k], s) for k, s in per_weight.items())
+        warnings.warn(
+            f"sparsity={sparsity!r} with allocation {name!r} leaves no weight in {len(empty)} of "
+            f"{len(per_weight)} weights ({', '.join(empty)}; {kept} of {sum(sizes.values())} weights kept in "
+            "all): an emptied layer cuts the network; lower the sparsity",
+            EmptyLayerWarning,
+            stacklevel=3,
+        )
+    return per_weight
+
+
 def allocate(method: str | Callable, weights: Mapping[str, Any], sparsity: float,
              overrides: Mapping[str, float] | None = None) -> dict[str, float]:
     """Per-layer sparsities for ``weights`` ({key: array}) at overall ``sparsity``.
@@ -95,9 +118,14 @@ def allocate(method: str | Callable, weights: Mapping[str, Any], sparsity: float
     pool_size = sum(sizes[k] for k in pool)
     pool_keep = keep_total - sum(keep_fixed.values())
     if not pool or not 0 < pool_keep <= pool_size:
+        kept = sum(keep_fixed.values())
+        why = (f"the fixed layers alone keep {kept} weights, more than the {keep_total} the target keeps in all"
+               if pool and pool_keep < 0 else
+               "no other layer is left to prune" if not pool else
+               f"the other layers would keep {pool_keep} of their {pool_size} weights")
         raise ValueError(
             f"overrides={dict(overrides)!r}: with these layers fixed, sparsity={sparsity!r} cannot be "
-            f"reached by the other layers ({pool_keep} of {pool_size} weights would have to stay)"
+            f"reached by the other layers ({why})"
         )
     result = dict(fn(pool, 1.0 - pool_keep / pool_size))
     result.update(budget.to_sparsity(keep_fixed, sizes))
@@ -106,6 +134,7 @@ def allocate(method: str | Callable, weights: Mapping[str, Any], sparsity: float
 
 __all__ = [
     "ALLOCATIONS",
+    "EmptyLayerWarning",
     "allocate",
     "budget",
     "entry",
@@ -116,6 +145,7 @@ __all__ = [
     "lamp",
     "lamp_scores",
     "override_key",
+    "warn_empty",
     "register",
     "uniform",
     "uniform_plus",

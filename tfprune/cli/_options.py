@@ -101,10 +101,17 @@ def export_options(function):
     )(function)
 
 
+#: ``--allow-lambda``: load model files holding Lambda layers.
+allow_lambda_option = click.option(
+    "--allow-lambda", is_flag=True,
+    help="Load a model file holding Lambda layers (runs the Python code stored in it: only for files you trust).")
+
+
 def model_options(model_help):
-    """``--model``, ``--dataset``, ``--data-dir`` of the two pruning commands."""
+    """``--model``, ``--allow-lambda``, ``--dataset``, ``--data-dir`` of the two pruning commands."""
     return options(
         click.option("--model", "model_path", type=click.Path(exists=True), default=None, help=model_help),
+        allow_lambda_option,
         dataset_option(),
         click.option("--data-dir", default=None, help="TFDS data folder."),
     )
@@ -130,52 +137,100 @@ run_options = options(
 )
 
 
-def start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed):
-    """Check ``--sparsity`` and ``--export`` (before any training), seed, load the data set."""
+def start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed, model_path=None):
+    """Check ``--sparsity``, ``--model`` and every output location (before any training), seed,
+    load the data set."""
     from tfprune import data
     from tfprune._validate import check_sparsity
     from tfprune.backend import tf
-    from tfprune.cli._output import check_export_path
+    from tfprune.cli._output import check_paths
+    from tfprune.saving import check_model_file
 
     check_sparsity(sparsity, "--sparsity")
-    check_export_path(export_path, output)
+    if model_path:
+        check_model_file(model_path, "--model")
+    check_paths(output, model_path, export_path)
     tf.keras.utils.set_random_seed(seed)
-    return data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
+    splits = data.load(dataset, batch_size=batch_size, seed=seed, data_dir=data_dir)
+    check_batch_size(splits, batch_size)
+    return splits
 
 
-def load_user_model(model_path, splits):
-    """The ``--model`` file, loaded with its compiled loss if it has one; a clear error when its
-    input shape does not fit ``splits``."""
-    import logging
+def check_batch_size(splits, batch_size):
+    """Refuse a ``--batch-size`` larger than the training split (every epoch would be one short step)."""
+    if int(splits.train.cardinality()) != 1:
+        return
+    source = splits._sources["train"]
+    examples = len(source[1]) if isinstance(source, tuple) else int(source.cardinality())
+    if 0 < examples < batch_size:
+        raise ValueError(
+            f"--batch-size {batch_size}: larger than the {examples} training examples of {splits.name!r}; "
+            f"give at most {examples}"
+        )
 
+
+#: What ``--allow-lambda`` is for, in the errors that need it.
+LAMBDA_HINT = ("holds a Lambda layer, whose Python code loading would run; if you trust the file, "
+               "pass --allow-lambda")
+
+
+def load_cli_model(model_path, compile=True, allow_lambda=False, argument="--model"):
+    """The model file ``model_path``, loaded with tfprune's objects registered; the Lambda-layer
+    advice in terms of the command line's ``--allow-lambda``."""
     from tfprune.saving import load_model
 
-    absl = logging.getLogger("absl")
-    level = absl.level
-    absl.setLevel(logging.ERROR)  # "Skipping variable loading for optimizer": the optimizer is replaced
     try:
-        try:
-            model = load_model(model_path, compile=True)
-        except (ValueError, TypeError, KeyError, AttributeError):  # e.g. a custom loss not importable here
-            model = load_model(model_path, compile=False)
-    finally:
-        absl.setLevel(level)
+        return load_model(model_path, compile=compile, safe_mode=not allow_lambda)
+    except ValueError as error:
+        if "safe_mode" in str(error):
+            raise ValueError(f"{argument} {model_path!r}: {LAMBDA_HINT}") from None
+        raise
+
+
+def _check_fits(model, model_path, splits):
+    """A clear error when the model's inputs or classes do not fit the data set ``splits``."""
     expected = tuple(model.input_shape[1:])
     if expected != tuple(splits.input_shape):
         raise ValueError(
             f"--model {model_path!r} takes inputs of shape {expected}, but dataset "
             f"{splits.name!r} has {tuple(splits.input_shape)}"
         )
+    units = model.outputs[0].shape[-1]
+    if units != splits.num_classes and not (units == 1 and splits.num_classes == 2):
+        raise ValueError(
+            f"--model {model_path!r} has {units} output units, but dataset {splits.name!r} has "
+            f"{splits.num_classes} classes; give a model with {splits.num_classes} outputs"
+        )
+
+
+def load_user_model(model_path, splits, allow_lambda=False):
+    """The ``--model`` file, loaded with its compiled loss if it has one; a clear error when its
+    input shape or number of outputs does not fit ``splits``."""
+    import logging
+
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)  # "Skipping variable loading for optimizer": the optimizer is replaced
+    try:
+        try:
+            model = load_cli_model(model_path, compile=True, allow_lambda=allow_lambda)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:  # e.g. a custom loss not importable here
+            if LAMBDA_HINT in str(error):
+                raise
+            model = load_cli_model(model_path, compile=False, allow_lambda=allow_lambda)
+    finally:
+        absl.setLevel(level)
+    _check_fits(model, model_path, splits)
     return model
 
 
-def model_and_loss(model_path, splits, seed):
+def model_and_loss(model_path, splits, seed, allow_lambda=False):
     """The ``--model`` file or a fresh built-in model for ``splits``, and the loss to train it with
     (:func:`tfprune.cli.models.classification_loss`)."""
     from tfprune.cli.models import classification_loss, default_model
 
     if model_path:
-        model = load_user_model(model_path, splits)
+        model = load_user_model(model_path, splits, allow_lambda)
     else:
         model = default_model(splits.input_shape, splits.num_classes, seed=seed)
     return model, classification_loss(model)

@@ -1,25 +1,56 @@
 """The output folder of a pruning command, and what it prints.
 
 The folder holds the stripped model (model.keras), the per-layer report (report.md and
-report.json) and the plot (sparsity.png). Everything is written into a temporary folder
-first and moved into place file by file (each move atomic), so an interrupted run never
-leaves a half-written file behind.
+report.json) and the plot (sparsity.png). The whole folder is written as one unit: a new
+folder is built beside it (holding the new files and links to the other files already
+there) and swapped with the old one in one step, so a run that is killed or fails leaves the
+previous folder exactly as it was. Staging folders of killed runs are removed by the next run.
 """
 
 import json
 import os
 import shutil
-import tempfile
 
 import click
 
-from tfprune.io import check_parent
+from tfprune.io import check_folder, check_parent, make_temporary_folder, replace_folder
+
+#: The files a pruning command writes into ``--output``.
+OUTPUT_FILES = ("model.keras", "report.md", "report.json", "sparsity.png")
 
 
-def check_export_path(export_path, output):
-    """Fail before any training when ``--export`` cannot be written (the output folder is made later)."""
-    if export_path and os.path.dirname(os.path.abspath(export_path)) != os.path.abspath(output):
-        check_parent(export_path)
+#: Staging folders that earlier versions made inside the output folder (dropped, not carried over).
+LEGACY_STAGING = ".tfprune-"
+
+
+def _same(a, b):
+    return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
+
+
+def check_paths(output, model_path=None, export_path=None):
+    """Before any work: every output location can be written, and no output overwrites an input
+    or another output of the same run."""
+    check_folder(output, "--output")
+    written = [os.path.join(output, name) for name in OUTPUT_FILES]
+    if model_path:
+        if _same(model_path, output):
+            raise ValueError(f"--output {output!r}: is the --model folder; choose another output folder")
+        if any(_same(model_path, path) for path in written):
+            raise ValueError(
+                f"--output {output!r}: would overwrite the input --model {model_path!r}; choose another output folder"
+            )
+    if export_path:
+        if any(_same(export_path, path) for path in written):
+            raise ValueError(
+                f"--export {export_path!r}: is one of the files --output writes ({', '.join(OUTPUT_FILES)}); "
+                "choose another name"
+            )
+        if model_path and _same(export_path, model_path):
+            raise ValueError(f"--export {export_path!r}: would overwrite the input --model; choose another path")
+        if os.path.isdir(export_path):
+            raise ValueError(f"--export {export_path!r}: is a folder; give a .tflite file path")
+        if not _same(os.path.dirname(os.path.abspath(export_path)), output):
+            check_parent(export_path, "--export")
 
 
 def markdown(summary, accuracy, settings):
@@ -36,13 +67,41 @@ def markdown(summary, accuracy, settings):
     return "\n".join(lines)
 
 
+def _carry_over(folder, staging):
+    """Link (or copy) the entries of ``folder`` that are not tfprune's output files into ``staging``."""
+    if not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        if name in OUTPUT_FILES or name.startswith(LEGACY_STAGING):
+            continue
+        source, target = os.path.join(folder, name), os.path.join(staging, name)
+        if os.path.isdir(source) and not os.path.islink(source):
+            shutil.copytree(source, target, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(source, target)
+
+
+def _link_or_copy(source, target):
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), target)
+        return target
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+    return target
+
+
 def write_output(folder, model, summary, accuracy, settings, title):
-    """Write model.keras, report.md, report.json and sparsity.png into ``folder``; their paths."""
+    """Write model.keras, report.md, report.json and sparsity.png into ``folder`` as one unit;
+    their paths. Other files already in ``folder`` are kept."""
     from tfprune.cli.report import plot_png
 
-    os.makedirs(folder, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".tfprune-", dir=folder)
+    check_folder(folder, "--output")
+    os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
+    staging = make_temporary_folder(folder)
     try:
+        _carry_over(folder, staging)
         model.save(os.path.join(staging, "model.keras"))
         files = {
             "report.md": markdown(summary, accuracy, settings).encode(),
@@ -54,13 +113,29 @@ def write_output(folder, model, summary, accuracy, settings, title):
         for name, data in files.items():
             with open(os.path.join(staging, name), "wb") as f:
                 f.write(data)
-        written = []
-        for name in ["model.keras", *files]:
-            os.replace(os.path.join(staging, name), os.path.join(folder, name))
-            written.append(os.path.join(folder, name))
-        return written
+        replace_folder(staging, folder)
+        return [os.path.join(folder, name) for name in OUTPUT_FILES]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_reached(summary, settings):
+    """``settings`` with ``target_sparsity`` (was ``sparsity``) and ``reached_sparsity``; a one-line
+    error, before anything is written, when the model is not at its target (each weight may
+    differ by the rounding of its own count, at most one weight)."""
+    from tfprune.allocation import budget
+
+    total = summary["total"]
+    target = settings["sparsity"]
+    planned = budget.survivors(total["params"], target)
+    settings = {("target_sparsity" if k == "sparsity" else k): v for k, v in settings.items()}
+    settings["reached_sparsity"] = round(total["sparsity"], 6)
+    if abs(total["nonzeros"] - planned) > len(summary["layers"]):
+        raise click.ClickException(
+            f"--sparsity {target}: the pruned model reached sparsity {total['sparsity']:.4f} ({total['nonzeros']} "
+            f"of {total['params']} weights left, {planned} planned), not the target; nothing was written to --output"
+        )
+    return settings
 
 
 def finish(output, model, accuracy, settings, label, accuracy_line, splits, export_path, export_quantize):
@@ -71,9 +146,11 @@ def finish(output, model, accuracy, settings, label, accuracy_line, splits, expo
     """
     import tfprune
     from tfprune.cli.export import export_after_prune
+    from tfprune.cli.report import overall
 
     summary = tfprune.sparsity_summary(model)
-    title = f"{label}: {summary['total']['sparsity']:.1%} sparse"
+    settings = check_reached(summary, settings)
+    title = f"{label}: {overall(summary)} sparse"
     written = write_output(output, model, summary, accuracy, settings, title)
     click.echo(tfprune.format_summary(summary))
     click.echo(accuracy_line)

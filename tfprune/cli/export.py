@@ -10,7 +10,7 @@ import warnings
 import click
 
 from tfprune.cli._errors import clean_errors
-from tfprune.cli._options import QUANTIZE_CHOICES
+from tfprune.cli._options import QUANTIZE_CHOICES, allow_lambda_option, load_cli_model
 
 
 def _quantize(value):
@@ -44,18 +44,25 @@ def load_inputs(name, split="train", data_dir=None):
 @click.option("--integer-io", is_flag=True, help="With int8: int8 input and output tensors too.")
 @click.option("--strict/--no-strict", default=True, show_default=True,
               help="Refuse to write a file that fails verification.")
-@clean_errors
-def export_command(model_path, output, quantize, representative_dataset, data_dir, sparse, integer_io, strict):
+@allow_lambda_option
+@clean_errors(options={"quantize": "--quantize", "name": "--representative-dataset"})
+def export_command(model_path, output, quantize, representative_dataset, data_dir, sparse, integer_io, strict,
+                   allow_lambda):
     """Export MODEL_PATH (a tf_keras .keras/.h5/SavedModel, pruned or not) to OUTPUT (.tflite).
 
     Pruning wrappers are stripped; the file is verified with the LiteRT interpreter
     (outputs vs Keras, zeros kept) before it is written; sizes are reported next to a dense
     conversion and the information floor.
     """
-    import tfprune
     from tfprune.export import to_tflite
+    from tfprune.io import check_parent
+    from tfprune.saving import check_model_file
 
-    model = tfprune.load_model(model_path, compile=False)
+    check_model_file(model_path, "MODEL_PATH")
+    if os.path.abspath(output) == os.path.abspath(model_path):
+        raise ValueError(f"OUTPUT {output!r}: is the input MODEL_PATH; choose another path")
+    check_parent(output, "OUTPUT")
+    model = load_cli_model(model_path, compile=False, allow_lambda=allow_lambda, argument="MODEL_PATH")
     rep = verify = None
     if representative_dataset:
         rep = load_inputs(representative_dataset, "train", data_dir)

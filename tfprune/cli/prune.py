@@ -51,19 +51,20 @@ def _fitted_schedule(name, sparsity, epochs, steps_per_epoch, batch_size):
 @click.option("--schedule", type=_options.RegistryChoice(_options.schedule_names), default="gradual",
               show_default=True, help="When to prune while fine-tuning (a registered schedule).")
 @_options.run_options
-@clean_errors
-def prune_command(model_path, dataset, data_dir, allocation, sparsity, epochs, batch_size, schedule, seed, jit,
-                  output, quiet, export_path, export_quantize):
+@clean_errors(options={"quantize": "--export-quantize", "name": "--dataset"})
+def prune_command(model_path, allow_lambda, dataset, data_dir, allocation, sparsity, epochs, batch_size,
+                  schedule, seed, jit, output, quiet, export_path, export_quantize):
     """Prune a model (default: the built-in one on digits) and write model, report and plot."""
     import tfprune
     from tfprune.cli._output import finish
     from tfprune.cli.models import compile_for_classification
     from tfprune.cli.progress import fit
 
-    splits = _options.start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed)
+    splits = _options.start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed,
+                                model_path)
     steps_per_epoch = int(splits.train.cardinality().numpy())
     plan = _fitted_schedule(schedule, sparsity, epochs, steps_per_epoch, batch_size)
-    dense, loss = _options.model_and_loss(model_path, splits, seed)
+    dense, loss = _options.model_and_loss(model_path, splits, seed, allow_lambda)
     compile_for_classification(dense, loss=loss)
     if not model_path:
         fit(dense, splits, epochs, "dense training", quiet)

@@ -25,24 +25,6 @@ def score_options(score, **values):
     return {name: value for name, value in values.items() if name in accepted}
 
 
-def _pruned_at_init(model, sparsity, score, allocation, splits, **kwargs):
-    """:func:`tfprune.prune_at_init`, its collapse warnings shown as one ``warning:`` line each."""
-    import warnings
-
-    from tfprune.at_init import prune_at_init
-    from tfprune.collapse import CollapseWarning
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", CollapseWarning)
-        result = prune_at_init(model, sparsity, score=score, allocation=allocation, data=splits, **kwargs)
-    for warning in caught:
-        if issubclass(warning.category, CollapseWarning):
-            click.echo(f"warning: {warning.message}", err=True)
-        else:
-            warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
-    return result
-
-
 @click.command("prune-at-init")
 @_options.model_options("An UNTRAINED tf_keras model (.keras, .h5 or SavedModel); its compiled loss is kept. "
                         "Default: the built-in model, freshly initialised with --seed.")
@@ -62,21 +44,22 @@ def _pruned_at_init(model, sparsity, score, allocation, splits, **kwargs):
 @click.option("--iterations", type=click.IntRange(min=1), default=100, show_default=True,
               help="SynFlow pruning iterations.")
 @_options.run_options
-@clean_errors
-def prune_at_init_command(model_path, dataset, data_dir, score, allocation, sparsity, epochs, batch_size,
-                          learning_rate, min_per_layer, min_per_unit, activation, samples_per_class, iterations,
-                          seed, jit, output, quiet, export_path, export_quantize):
+@clean_errors(options={"quantize": "--export-quantize", "name": "--dataset"})
+def prune_at_init_command(model_path, allow_lambda, dataset, data_dir, score, allocation, sparsity, epochs,
+                          batch_size, learning_rate, min_per_layer, min_per_unit, activation, samples_per_class,
+                          iterations, seed, jit, output, quiet, export_path, export_quantize):
     """Prune an untrained model at initialisation (masks frozen), train it, write model, report and plot."""
     import tfprune
     from tfprune.cli._output import finish
     from tfprune.cli.models import compile_for_classification
     from tfprune.cli.progress import fit
 
-    splits = _options.start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed)
-    model, loss = _options.model_and_loss(model_path, splits, seed)
-    pruned, info = _pruned_at_init(
-        model, sparsity, score, allocation, splits, min_per_layer=min_per_layer, min_per_unit=min_per_unit,
-        activation=activation, seed=seed,
+    splits = _options.start_run(sparsity, export_path, output, dataset, data_dir, batch_size, seed,
+                                model_path)
+    model, loss = _options.model_and_loss(model_path, splits, seed, allow_lambda)
+    pruned, info = tfprune.prune_at_init(
+        model, sparsity, score=score, allocation=allocation, data=splits, min_per_layer=min_per_layer,
+        min_per_unit=min_per_unit, activation=activation, seed=seed,
         score_options=score_options(score, samples_per_class=samples_per_class, iterations=iterations),
     )
     compile_for_classification(pruned, learning_rate=learning_rate, jit_compile=jit, loss=loss)

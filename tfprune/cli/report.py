@@ -3,6 +3,13 @@
 import io
 
 
+def overall(summary):
+    """The overall sparsity as a percentage, never 100% while a weight is left."""
+    from tfprune.summary import format_percent
+
+    return format_percent(summary["total"]["sparsity"], summary["total"]["nonzeros"])
+
+
 def plot_png(summary, accuracy, title):
     """PNG bytes: per-layer sparsity bars and accuracy before/after."""
     import matplotlib
@@ -18,7 +25,7 @@ def plot_png(summary, accuracy, title):
         left.annotate(f"{r['params']:,}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
                       ha="center", va="bottom", fontsize=7)
     left.axhline(100 * summary["total"]["sparsity"], color="tab:red", linestyle="--",
-                 label=f"overall {summary['total']['sparsity']:.1%}")
+                 label=f"overall {overall(summary)}")
     left.set_ylabel("sparsity (%)")
     left.set_ylim(0, 105)
     left.set_title("per-layer sparsity (labels: parameters)")

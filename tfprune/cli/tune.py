@@ -16,6 +16,7 @@ import os
 import click
 
 from tfprune.cli import _options
+from tfprune.cli._errors import clean_errors
 from tfprune.cli._options import RegistryChoice, attribute_of
 
 
@@ -85,43 +86,43 @@ def default_build(input_shape, num_classes):
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--overwrite", is_flag=True, help="Start afresh instead of resuming a search in --output.")
 @click.option("--quiet", "-q", is_flag=True, help="No per-trial progress.")
+@clean_errors(options={"name": "--dataset"})
 def tune_command(dataset, output, oracle, max_trials, epochs, min_sparsity, max_size_kb, size_method,
                  sparsity_spec, allocations, schedules, scores, batch_size, seed, overwrite, quiet):
     """Search target sparsity, allocation and schedule (plus width and learning rate) on --dataset."""
     import tfprune
     from tfprune import data as data_module
-    from tfprune.io import atomic_path, write_text
+    from tfprune.io import atomic_path, check_folder, write_text
     from tfprune.tuning import PruningHyperModel, PruningTuner
     from tfprune.tuning.hypermodel import DEFAULT_SCHEDULES
     from tfprune.tuning.tuner import _has_chief_oracle, _is_chief
+    from keras_tuner.src import config as kt_config
 
-    try:
-        splits = data_module.load(dataset, batch_size=batch_size, seed=seed)
-        hypermodel = PruningHyperModel(
-            default_build(splits.input_shape, splits.num_classes),
-            sparsity=_parse_range(sparsity_spec),
-            allocation=list(allocations) or sorted(_options.allocation_names()),
-            schedule=list(schedules) or list(DEFAULT_SCHEDULES),
-            **({"score": list(scores)} if scores else {}),
-        )
-        os.makedirs(output, exist_ok=True)
-        options = dict(max_trials=max_trials)
-        if oracle == "hyperband":
-            options["max_epochs"] = epochs
-        tuner = PruningTuner(
-            hypermodel,
-            oracle,
-            min_sparsity=min_sparsity,
-            max_size_kb=max_size_kb,
-            size=size_method,
-            seed=seed,
-            directory=output,
-            project_name="search",
-            overwrite=overwrite,
-            **options,
-        )
-    except (ValueError, TypeError) as e:
-        raise click.UsageError(str(e)) from None
+    check_folder(output, "--output")
+    splits = data_module.load(dataset, batch_size=batch_size, seed=seed)
+    _options.check_batch_size(splits, batch_size)
+    hypermodel = PruningHyperModel(
+        default_build(splits.input_shape, splits.num_classes),
+        sparsity=_parse_range(sparsity_spec),
+        allocation=list(allocations) or sorted(_options.allocation_names()),
+        schedule=list(schedules) or list(DEFAULT_SCHEDULES),
+        **({"score": list(scores)} if scores else {}),
+    )
+    options = dict(max_trials=max_trials)
+    if oracle == "hyperband":
+        options["max_epochs"] = epochs
+    tuner = PruningTuner(
+        hypermodel,
+        oracle,
+        min_sparsity=min_sparsity,
+        max_size_kb=max_size_kb,
+        size=size_method,
+        seed=seed,
+        directory=output,
+        project_name="search",
+        overwrite=overwrite,
+        **options,
+    )
 
     distributed = _has_chief_oracle()
     role = ("chief" if _is_chief() else f"worker {tuner.tuner_id}") if distributed else None
@@ -130,7 +131,18 @@ def tune_command(dataset, output, oracle, max_trials, epochs, min_sparsity, max_
         objective = tuner.constraint.describe() if tuner.constraint else f"max {tuner.metric}"
         click.echo(f"tfprune tune: {dataset}, oracle={oracle}, objective: {objective}"
                    + (f", resuming with {done} finished trials" if done else "") + (f" [{role}]" if role else ""))
-    tuner.search(splits.train, validation_data=splits.validation, epochs=epochs, verbose=0 if quiet else 2)
+
+    kt_config.DEBUG = False  # Keras Tuner prints every failed trial's traceback; the tuner prints one line
+
+    def training_data():  # made afresh for every trial: the same order for a trial run again
+        return data_module.load(dataset, batch_size=batch_size, seed=seed).train
+
+    try:
+        tuner.search(training_data, validation_data=splits.validation, epochs=epochs, verbose=0 if quiet else 2)
+    except RuntimeError as error:
+        if "consecutive failures" not in str(error):
+            raise
+        raise click.ClickException(_failures(error, tuner)) from None
     if distributed and not _is_chief():
         if not quiet:
             click.echo(f"tfprune tune: {role} finished")
@@ -162,6 +174,15 @@ def tune_command(dataset, output, oracle, max_trials, epochs, min_sparsity, max_
         f"sparsity={summary['sparsity']:.4f}, size={record['metrics'].get('size_kb', float('nan')):.2f} KB"
     )
     click.echo(f"wrote {report['table']}, {report['png']}, {os.path.join(output, 'best_model.keras')}")
+
+
+def _failures(error, tuner):
+    """One line for a search that stopped because its trials kept failing."""
+    from tfprune.tuning.tuner import failure_reason
+
+    _, _, traceback = str(error).strip().partition("\n")
+    return (f"the search stopped: {tuner.oracle.max_consecutive_failed_trials} trials in a row failed; the last "
+            f"failure: {failure_reason(traceback)}; see the trial folders in {tuner.project_dir}")
 
 
 __all__ = ["tune_command", "default_build"]

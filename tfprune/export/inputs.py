@@ -48,6 +48,9 @@ def as_batch(data, name, shape, dtype=np.float32):
         raise ValueError(f"{name} has shape {x.shape}; the model's input needs {want}")
     if len(x) == 0:
         raise ValueError(f"{name} is empty")
+    bad = int(np.count_nonzero(~np.isfinite(x))) if np.issubdtype(x.dtype, np.floating) else 0
+    if bad:
+        raise ValueError(f"{name} holds {bad} NaN or infinite values (of {x.size}); give finite inputs")
     return x
 
 

@@ -162,8 +162,9 @@ class PruningHyperModel(kt.HyperModel):
         gradual and iterative schedules reach the target.
       power: spec > 0 -- exponent of the gradual ramp.
       rate: spec in (0, 1) -- per-round pruning rate of the iterative schedule.
-      score: with ``at_init``: one name or a list from :data:`tfprune.scoring.SCORERS` (snip,
-        grasp, synflow, magnitude, random, sbp-si, and any registered scorer).
+      score: with ``at_init`` only: one name or a list from :data:`tfprune.scoring.SCORERS` (snip,
+        grasp, synflow, magnitude, random, sbp-si, and any registered scorer; default: snip,
+        synflow, magnitude).
       exclude: layer names (or a predicate) never pruned, passed to :func:`tfprune.prune`.
 
     Example::
@@ -188,7 +189,7 @@ class PruningHyperModel(kt.HyperModel):
         end_fraction=(0.3, 0.8),
         power=3,
         rate=(0.2, 0.5),
-        score=DEFAULT_SCORES,
+        score=None,
         exclude=None,
         name=None,
         tunable=True,
@@ -211,7 +212,11 @@ class PruningHyperModel(kt.HyperModel):
         self.rate = _numeric_spec("rate", rate, 0.0, 1.0, low_open=True, high_open=True)
         self.scores = None
         if "at_init" in self.schedules:
-            self.scores = _names_spec("score", score, tuple(SCORERS))
+            self.scores = _names_spec("score", DEFAULT_SCORES if score is None else score, tuple(SCORERS))
+        elif score is not None:
+            raise ValueError(
+                f"score={score!r}: only used with schedule 'at_init', which is not among schedule={self.schedules!r}"
+            )
         self.exclude = exclude
 
     # ------------------------------------------------------------------ search space

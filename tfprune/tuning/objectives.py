@@ -222,3 +222,16 @@ class Constrained:
             return value, True, 0.0
         # violation > 0 here, so the score is < 0 <= any feasible score.
         return value - 1.0 - violation, False, violation
+
+
+def check_reachable(constraint, spec):
+    """Fail before the first trial when the constraint's ``min_sparsity`` is above every sparsity the
+    search samples (``spec``: a normalised sparsity spec of :class:`~tfprune.tuning.PruningHyperModel`)."""
+    if constraint is None or constraint.min_sparsity is None:
+        return
+    highest = spec[1] if spec[0] == "fixed" else max(spec[1]) if spec[0] == "choice" else spec[2]
+    if constraint.min_sparsity > highest:
+        raise ValueError(
+            f"min_sparsity={constraint.min_sparsity!r}: no trial can reach it; the search samples sparsity "
+            f"up to {highest!r}"
+        )

@@ -57,3 +57,13 @@ def scoring_data(fit_args, fit_kwargs):
     if x is None or y is None or isinstance(x, keras.utils.Sequence):
         return None
     return tf.data.Dataset.from_tensor_slices((x, y))
+
+
+def made_data(fit_args, kwargs):
+    """``x`` given as a function (``x()`` -> the training data) called now, once per trial, so every
+    trial -- a rerun one too -- sees its data in the same order."""
+    if fit_args and callable(fit_args[0]) and not isinstance(fit_args[0], tf.data.Dataset):
+        fit_args = (fit_args[0](), *fit_args[1:])
+    elif callable(kwargs.get("x")) and not isinstance(kwargs["x"], tf.data.Dataset):
+        kwargs["x"] = kwargs["x"]()
+    return fit_args, kwargs

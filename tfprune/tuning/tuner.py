@@ -36,16 +36,27 @@ from keras_tuner.engine import trial as trial_module
 from tfprune.backend import keras, tf
 from tfprune.io import atomic_path, write_text
 from tfprune.saving import load_model as _load_model
-from tfprune.tuning import objectives
+from tfprune.tuning import objectives, resume
 from tfprune.tuning.hypermodel import ScheduleTooShort, as_pruning_hypermodel
-from tfprune.tuning.oracles import ORACLES, _has_chief_oracle, _is_chief, _resolve_objective, make_oracle  # noqa: F401
-from tfprune.tuning.trial_data import scoring_data, steps_per_epoch
+from tfprune.tuning.oracles import (  # noqa: F401
+    ORACLES, _has_chief_oracle, _is_chief, _resolve_objective, make_oracle, serve,
+)
+from tfprune.tuning.trial_data import made_data, scoring_data, steps_per_epoch
 from tfprune.tuning.trial_setup import compile_args, trial_callbacks, trial_metrics
 from tfprune._validate import check_int
 
 WEIGHTS_FILE = "checkpoint.weights.h5"
 MODEL_FILE = "model.keras"
 RUN_FILE = "run.json"
+
+
+def failure_reason(message):
+    """The last line of a failed trial's traceback, without the exception's module path."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    if not lines:
+        return "no message"
+    kind, _, text = lines[-1].partition(": ")
+    return text if text and "." in kind and " " not in kind else lines[-1]
 
 
 class PruningTuner(base_tuner.BaseTuner):
@@ -65,7 +76,8 @@ class PruningTuner(base_tuner.BaseTuner):
       max_size_kb: constraint: trials whose size (see ``size``) exceeds it are infeasible.
       size: "estimate" (sparse-storage estimate, :func:`~tfprune.tuning.estimate_size_bytes`)
         or "tflite" (``tfprune.export.to_tflite`` file size, when available).
-      seed: seeds the oracle and every trial (``keras.utils.set_random_seed(seed + trial)``).
+      seed: an int >= 0: seeds the oracle (with ``seed + 1``: Keras Tuner takes 0 for "no seed")
+        and every trial (from the seed and the trial's id, so a rerun trial is the same).
       optimizer, loss, metrics: compile arguments overriding (or supplying, for uncompiled
         models) those of the model that ``build`` returns.
       distribution_strategy: a ``tf.distribute.Strategy``; every trial is built, pruned,
@@ -117,6 +129,8 @@ class PruningTuner(base_tuner.BaseTuner):
         if directory is not None and not isinstance(directory, (str, os.PathLike)):
             raise TypeError(f"directory={directory!r}: expected a folder path")
         self.seed = check_int(seed, "seed", minimum=0, allow_none=True)
+        oracle_name = oracle if isinstance(oracle, str) else type(oracle).__name__
+        hypermodel = as_pruning_hypermodel(hypermodel)
         if isinstance(oracle, kt.Oracle):
             if oracle_kwargs or max_trials is not None or max_epochs is not None:
                 raise ValueError(
@@ -127,6 +141,7 @@ class PruningTuner(base_tuner.BaseTuner):
             self.constraint = None
         else:
             oracle_objective, self.constraint = _resolve_objective(objective, min_sparsity, max_size_kb)
+            objectives.check_reachable(self.constraint, hypermodel.sparsity)
             oracle = make_oracle(
                 oracle, oracle_objective, max_trials=max_trials, max_epochs=max_epochs, seed=self.seed,
                 **oracle_kwargs,
@@ -138,18 +153,29 @@ class PruningTuner(base_tuner.BaseTuner):
         self.distribution_strategy = distribution_strategy
         #: Seconds between the chief's checks whether the search is over.
         self.poll_interval = 0.2
-        if overwrite and _has_chief_oracle() and not _is_chief():
+        worker = _has_chief_oracle() and not _is_chief()
+        if overwrite and worker:
             warnings.warn("overwrite=True is ignored on a distributed worker; only the chief may start afresh")
             overwrite = False
-        super().__init__(
-            oracle=oracle,
-            hypermodel=as_pruning_hypermodel(hypermodel),
-            directory=None if directory is None else os.fspath(directory),
-            project_name=project_name,
-            overwrite=overwrite,
-        )
+        directory = None if directory is None else os.fspath(directory)
+        project_dir = os.path.join(directory or ".", project_name or "untitled_project")
+        if not overwrite and not worker:
+            resume.check_oracle(project_dir, oracle_name)
+        try:
+            super().__init__(oracle=oracle, hypermodel=hypermodel, directory=directory,
+                             project_name=project_name, overwrite=overwrite)
+        except RuntimeError as error:
+            if "Error reloading" not in str(error):
+                raise
+            raise resume.reload_failed(project_dir, oracle_name) from None
         if tuner_id is not None:
             self.tuner_id = str(tuner_id)
+        if not worker:
+            asked = kt.HyperParameters()
+            self.hypermodel.declare_pruning(asked)
+            resume.check_space(project_dir, self.oracle.hyperparameters, asked)
+            os.makedirs(project_dir, exist_ok=True)
+            resume.record(project_dir, oracle_name)
 
     # ------------------------------------------------------------------ objective
 
@@ -169,6 +195,9 @@ class PruningTuner(base_tuner.BaseTuner):
         """Run the search; arguments are those of ``model.fit`` (``x``, ``y``, ``epochs``,
         ``validation_data``, ``callbacks``, ``verbose``, ...).
 
+        ``x`` may be a function returning the training data: it is called at the start of every
+        trial, after seeding, so that every trial (a rerun one too) sees the data in the same
+        order (a shuffled ``tf.data.Dataset`` reshuffles differently on every pass).
         The pruning callbacks are added to every trial's ``fit``; user ``callbacks`` must be
         tf_keras callbacks and deep-copyable (each trial gets fresh copies). A
         ``keras.callbacks.TensorBoard`` gets a per-trial ``log_dir`` and per-layer sparsity
@@ -196,29 +225,8 @@ class PruningTuner(base_tuner.BaseTuner):
         return super().search(*fit_args, **fit_kwargs)
 
     def _serve(self):
-        """Serve the oracle to the workers (Keras Tuner's gRPC servicer) until all are done."""
-        from concurrent import futures
-
-        import grpc
-        from keras_tuner.src import protos
-        from keras_tuner.src.distribute import oracle_chief
-
-        address = f"{os.environ['KERASTUNER_ORACLE_IP']}:{os.environ['KERASTUNER_ORACLE_PORT']}"
-        server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
-        servicer = oracle_chief.OracleServicer(self.oracle)
-        protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
-        try:
-            bound = server.add_insecure_port(address)
-        except RuntimeError as e:
-            raise RuntimeError(f"KERASTUNER_ORACLE_IP/PORT: cannot listen on {address}: {e}") from None
-        if not bound:
-            raise RuntimeError(f"KERASTUNER_ORACLE_IP/PORT: cannot listen on {address}")
-        server.start()
-        try:
-            while not (servicer.stop_triggered and oracle_chief.exit_chief(self.oracle)):
-                time.sleep(self.poll_interval)
-        finally:
-            server.stop(grace=2).wait()
+        """Serve the oracle to the workers until all are done."""
+        serve(self.oracle, self.poll_interval)
         self.save()
 
     def on_search_begin(self):
@@ -228,11 +236,8 @@ class PruningTuner(base_tuner.BaseTuner):
     def on_trial_end(self, trial):
         super().on_trial_end(trial)
         if trial.status in (trial_module.TrialStatus.INVALID, trial_module.TrialStatus.FAILED):
-            reason = (trial.message or "").strip().splitlines()
-            print(
-                f"tfprune: trial {trial.trial_id} {trial.status.lower()}: {reason[-1] if reason else 'no message'}",
-                file=sys.stderr,
-            )
+            print(f"tfprune: trial {trial.trial_id} {trial.status.lower()}: {failure_reason(trial.message)}",
+                  file=sys.stderr)
 
     # ------------------------------------------------------------------ one trial
 
@@ -240,8 +245,8 @@ class PruningTuner(base_tuner.BaseTuner):
         return kt.engine.tuner.maybe_distribute(self.distribution_strategy)
 
     def _trial_seed(self, trial_id):
-        offset = int(trial_id) if str(trial_id).isdigit() else zlib.crc32(str(trial_id).encode()) % 100_000
-        return (self.seed or 0) + offset
+        """The seed of trial ``trial_id``: from the search's seed and the trial's id only."""
+        return zlib.crc32(f"{self.seed or 0}/{trial_id}".encode()) % 2**31
 
     def _seed_trial(self, trial_id):
         if self.seed is not None:
@@ -265,7 +270,8 @@ class PruningTuner(base_tuner.BaseTuner):
         """
         started = time.time()
         hp = trial.hyperparameters
-        kwargs = dict(fit_kwargs)
+        self._seed_trial(trial.trial_id)
+        fit_args, kwargs = made_data(fit_args, dict(fit_kwargs))
         user_callbacks = kwargs.pop("callbacks", None)
         epochs = check_int(kwargs.pop("epochs", 1), "epochs", 1)
         initial_epoch = check_int(kwargs.pop("initial_epoch", 0), "initial_epoch", minimum=0)
@@ -278,8 +284,8 @@ class PruningTuner(base_tuner.BaseTuner):
         per_epoch = steps_per_epoch(fit_args, kwargs)
         total_steps = (epochs - initial_epoch) * per_epoch
 
-        self._seed_trial(trial.trial_id)
         keras.backend.clear_session()
+        self._seed_trial(trial.trial_id)
         gc.collect()
         schedule = None
         with self._scope():
