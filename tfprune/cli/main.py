@@ -18,20 +18,26 @@ import click
 
 from tfprune._version import __version__
 
-#: Subcommand name -> (module, attribute); imported on first use.
+#: Subcommand name -> (module, attribute, one-line help); imported on first use.
 COMMANDS = {
-    "prune": ("tfprune.cli.prune", "prune_command"),
-    "prune-at-init": ("tfprune.cli.prune_at_init", "prune_at_init_command"),
-    "export": ("tfprune.cli.export", "export_command"),
-    "tune": ("tfprune.cli.tune", "tune_command"),
-    "select": ("tfprune.structured.command", "select_command"),
-    "select-study": ("tfprune.structured.command", "select_study_command"),
-    "regimes": ("tfprune.diagnostics.command", "regimes_command"),
+    "prune": ("tfprune.cli.prune", "prune_command",
+              "Prune a model (default: the built-in one on digits) and write model, report and plot."),
+    "prune-at-init": ("tfprune.cli.prune_at_init", "prune_at_init_command",
+                      "Prune an untrained model at initialisation (masks frozen), then train it."),
+    "export": ("tfprune.cli.export", "export_command", "Export a saved Keras model to a verified, sparse .tflite file."),
+    "tune": ("tfprune.cli.tune", "tune_command", "Search target sparsity, allocation and schedule with Keras Tuner."),
+    "select": ("tfprune.structured.command", "select_command",
+               "Remove whole neurons/filters (greedy forward selection, L1, LAMP, random): a narrower model."),
+    "select-study": ("tfprune.structured.command", "select_study_command",
+                     "Pre-training budget study (Wolfe et al.) for greedy selection."),
+    "regimes": ("tfprune.diagnostics.command", "regimes_command",
+                "Sweep a training temperature x pruning density; label the three regimes and advise."),
 }
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported when asked for, not when the group is."""
+    """A click group whose subcommands are imported when asked for, not when the group is (its
+    help lists them from their one-line help, importing none)."""
 
     def __init__(self, *args, lazy_subcommands=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -40,24 +46,21 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy_subcommands))
 
-    def invoke(self, ctx):
-        """Run the subcommand; a value click rejects (``--epochs 0``, an unknown choice) is one
-        ``Error:`` line with a pointer to ``--help``, not the usage block (exit code 2)."""
-        try:
-            return super().invoke(ctx)
-        except click.UsageError as error:
-            if error.ctx is None:
-                raise
-            raise click.UsageError(f"{error.format_message()} (see '{error.ctx.command_path} --help')") from None
-
     def get_command(self, ctx, cmd_name):
         if cmd_name in self.lazy_subcommands and cmd_name not in self.commands:
-            module, attribute = self.lazy_subcommands[cmd_name]
+            module, attribute, _ = self.lazy_subcommands[cmd_name]
             command = getattr(importlib.import_module(module), attribute)
             if not isinstance(command, click.Command):
                 raise TypeError(f"{module}:{attribute} is not a click command")
             self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, self.lazy_subcommands[name][2] if name in self.lazy_subcommands
+                 else self.commands[name].get_short_help_str()) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @contextlib.contextmanager
