@@ -7,7 +7,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from tfprune.diagnostics.command import parse_numbers, parse_temperature, regimes_command
+from tfprune.cli.regimes import parse_numbers, parse_temperature, regimes_command
 
 
 def test_parsing():
@@ -31,7 +31,7 @@ def test_bad_options_fail_cleanly_before_any_training(tmp_path):
 
 
 def test_help_imports_no_tensorflow():
-    code = ("import sys; from click.testing import CliRunner; from tfprune.diagnostics.command import regimes_command;"
+    code = ("import sys; from click.testing import CliRunner; from tfprune.cli.regimes import regimes_command;"
             "r = CliRunner().invoke(regimes_command, ['--help']); assert r.exit_code == 0, r.output;"
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'tf_keras')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from tfprune.backend import keras
-from tfprune.structured.command import select_command, select_study_command
+from tfprune.cli.select import select_command, select_study_command
 
 
 @pytest.fixture

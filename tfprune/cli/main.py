@@ -26,11 +26,11 @@ COMMANDS = {
                       "Prune an untrained model at initialisation (masks frozen), then train it."),
     "export": ("tfprune.cli.export", "export_command", "Export a saved Keras model to a verified, sparse .tflite file."),
     "tune": ("tfprune.cli.tune", "tune_command", "Search target sparsity, allocation and schedule with Keras Tuner."),
-    "select": ("tfprune.structured.command", "select_command",
+    "select": ("tfprune.cli.select", "select_command",
                "Remove whole neurons/filters (greedy forward selection, L1, LAMP, random): a narrower model."),
-    "select-study": ("tfprune.structured.command", "select_study_command",
+    "select-study": ("tfprune.cli.select", "select_study_command",
                      "Pre-training budget study (Wolfe et al.) for greedy selection."),
-    "regimes": ("tfprune.diagnostics.command", "regimes_command",
+    "regimes": ("tfprune.cli.regimes", "regimes_command",
                 "Sweep a training temperature x pruning density; label the three regimes and advise."),
 }
 

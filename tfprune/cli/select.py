@@ -1,32 +1,17 @@
 """``tfprune select`` and ``tfprune select-study``: structured pruning from the command line.
 
-Both are plain ``click.command`` functions; register them in the ``tfprune`` group with
-``main.add_command(select_command)`` and ``main.add_command(select_study_command)``. TensorFlow
-is imported inside the commands only, so ``tfprune --help`` stays fast.
+TensorFlow is imported inside the commands only.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 
 import click
 
+from tfprune.cli._errors import clean_errors
 from tfprune.structured import SELECTORS
-
-
-def user_errors(function):
-    """Show the ValueError/TypeError/OSError of bad input as one ``Error: <message>`` line (exit 1)."""
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except (ValueError, TypeError, OSError) as error:
-            raise click.ClickException(str(error)) from None
-
-    return wrapper
 
 
 def plot_widths(report, path: str) -> None:
@@ -68,7 +53,7 @@ def plot_widths(report, path: str) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the narrow model as a verified float32 .tflite file here.")
-@user_errors
+@clean_errors
 def select_command(model_path, dataset, data_dir, method, width, tolerance, candidates, finetune_epochs,
                    seed, output, quiet, export_path):
     """Remove whole neurons/filters of a trained model (greedy forward selection, L1 or random) and
@@ -122,7 +107,7 @@ def _int_list(text: str, option: str) -> list[int]:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--output", type=click.Path(file_okay=False), default="tfprune-study", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@user_errors
+@clean_errors
 def select_study_command(dataset, data_dir, sizes, checkpoints, hidden, keep, threshold, candidates, seed, output,
                          quiet):
     """Pre-training budget study (Wolfe et al.): subnetwork training loss vs pre-training iterations

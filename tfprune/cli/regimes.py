@@ -12,11 +12,11 @@ interrupted sweep. TensorFlow is imported inside the command only.
 
 from __future__ import annotations
 
-import functools
 
 import click
 
 from tfprune._validate import is_real
+from tfprune.cli._errors import clean_errors
 
 #: The temperature kinds, as in :data:`tfprune.diagnostics.trainers.KINDS` (kept here so that
 #: ``--help`` imports no TensorFlow).
@@ -45,16 +45,6 @@ def parse_numbers(text: str, option: str, integer: bool = False) -> list:
     return values
 
 
-def _clean(function):
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        try:
-            return function(*args, **kwargs)
-        except (ValueError, TypeError, OSError) as error:
-            raise click.ClickException(str(error)) from None
-    return wrapper
-
-
 @click.command("regimes")
 @click.option("--temperature", default="epochs:2,4,8,16", show_default=True,
               help="KIND:V1,V2,... with KIND epochs, learning_rate, batch_size or rho (SAM).")
@@ -78,7 +68,7 @@ def _clean(function):
 @click.option("--out", "out_dir", default="tfprune-regimes", show_default=True,
               help="Output folder (resumable records, diagram, report).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
-@_clean
+@clean_errors
 def regimes_command(temperature, densities, dataset, data_dir, model_path, allocation, epochs, retrain_epochs,
                     learning_rate, batch_size, seeds, points, cka_batches, mc_threshold, cka_threshold, out_dir,
                     quiet):
