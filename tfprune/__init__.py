@@ -46,23 +46,13 @@ _LAZY = {
     "sparsity_summary": ("tfprune.summary", "sparsity_summary"),
     "strip": ("tfprune.pruning", "strip"),
     "wrap": ("tfprune.pruning", "wrap"),
-    # sub-packages and modules
-    "allocation": ("tfprune.allocation", None),
-    "at_init": ("tfprune.at_init", None),
-    "collapse": ("tfprune.collapse", None),
-    "score_masks": ("tfprune.score_masks", None),
-    "data": ("tfprune.data", None),
-    "diagnostics": ("tfprune.diagnostics", None),
-    "regimes": ("tfprune.diagnostics", None),  # tfprune.regimes.sweep(...), as the papers' readers call it
-    "export": ("tfprune.export", None),
-    "init": ("tfprune.scoring.sbp_si", None),
-    "layers": ("tfprune.layers", None),
-    "masks": ("tfprune.masks", None),
-    "schedules": ("tfprune.schedules", None),
-    "scoring": ("tfprune.scoring", None),
-    "structured": ("tfprune.structured", None),
-    "tuning": ("tfprune.tuning", None),
 }
+# sub-packages and modules, under their own names
+_LAZY.update({name: (f"tfprune.{name}", None) for name in (
+    "allocation", "at_init", "collapse", "data", "diagnostics", "export", "layers", "masks", "schedules",
+    "score_masks", "scoring", "structured", "tuning")})
+_LAZY["init"] = ("tfprune.scoring.sbp_si", None)  # SBP-SI's initialisation, rescaling and stable ResNets
+_LAZY["regimes"] = ("tfprune.diagnostics", None)  # tfprune.regimes.sweep(...), as in the paper's wording
 
 
 def __getattr__(name):
