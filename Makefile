@@ -16,3 +16,4 @@ benchmarks: install
 	$(PYTHON) benchmarks/bench_lamp_allocation.py
 	$(PYTHON) benchmarks/bench_export.py
 	$(PYTHON) benchmarks/bench_at_init.py
+	$(PYTHON) benchmarks/zoo_table.py
