@@ -165,8 +165,10 @@ def test_score_search_space_is_the_scorer_registry():
     assert set(_score_choices(PruningHyperModel(build_mlp, schedule="at_init"))) <= set(names)
     # Without "at_init" among the schedules there is no score to search.
     hp = kt.HyperParameters()
-    PruningHyperModel(build_mlp, schedule="gradual", score=names).declare_pruning(hp)
+    PruningHyperModel(build_mlp, schedule="gradual").declare_pruning(hp)
     assert "pruning/score" not in {p.name for p in hp.space}
+    with pytest.raises(ValueError, match="only used with schedule 'at_init'"):
+        PruningHyperModel(build_mlp, schedule="gradual", score=names)
 
     # A scorer registered later is accepted with no other edit, and refused once it is gone.
     @tfprune.scoring.register("test-largest")

@@ -26,6 +26,7 @@ checks the actual connectivity.
 
 from __future__ import annotations
 
+import typing
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -83,6 +84,12 @@ def _magnitudes(priority):
     return {k: p - low for k, p in priority.items()} if low < 0 else dict(priority)
 
 
+class _Shape(typing.NamedTuple):
+    """What a shape-only allocation is given: a weight's shape and nothing else."""
+
+    shape: tuple
+
+
 def _fixed_counts(allocation, priority, sparsity, overrides):
     """Per-layer counts: all layers for a per-layer allocation, only the overridden ones for global."""
     sizes = {k: p.size for k, p in priority.items()}
@@ -92,7 +99,11 @@ def _fixed_counts(allocation, priority, sparsity, overrides):
         per_layer = allocations.allocate("global", _magnitudes(priority), sparsity, overrides)
         fixed = {allocations.override_key(name, list(priority)) for name in overrides}
         return {k: masks_mod.keep_counts({k: per_layer[k]}, sizes)[k] for k in priority if k in fixed}
-    per_layer = allocations.allocate(allocation, _magnitudes(priority), sparsity, overrides)
+    if allocations.entry(allocation).uses_values:
+        values = _magnitudes(priority)
+    else:  # shapes only: a zero score is not a weight pruned before
+        values = {k: _Shape(p.shape) for k, p in priority.items()}
+    per_layer = allocations.allocate(allocation, values, sparsity, overrides)
     return masks_mod.keep_counts(per_layer, sizes)
 
 

@@ -46,6 +46,16 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | set(self.lazy_subcommands))
 
+    def invoke(self, ctx):
+        """Run the subcommand; a value click rejects (``--epochs 0``, an unknown choice) is one
+        ``Error:`` line with a pointer to ``--help``, not the usage block (exit code 2)."""
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            if error.ctx is None:
+                raise
+            raise click.UsageError(f"{error.format_message()} (see '{error.ctx.command_path} --help')") from None
+
     def get_command(self, ctx, cmd_name):
         if cmd_name in self.lazy_subcommands and cmd_name not in self.commands:
             module, attribute, _ = self.lazy_subcommands[cmd_name]
