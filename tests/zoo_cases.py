@@ -217,9 +217,13 @@ def export(pruned, folder):
     return to_tflite(pruned, os.path.join(folder, "model.tflite"), verify_data=x, dense_reference=False)
 
 
+#: SynFlow's options in the zoo: 5 iterations, no XLA (time).
+SYNFLOW_OPTIONS = {"iterations": 5, "jit_compile": False}
+
+
 def at_init(model, score):
     """``prune_at_init`` to :data:`SPARSITY` with ``score`` ("synflow": 5 iterations, no XLA)."""
-    options = {"iterations": 5, "jit_compile": False} if score == "synflow" else None
+    options = SYNFLOW_OPTIONS if score == "synflow" else None
     data = inputs(model, CLASSES) if score == "snip" else None
     pruned, _ = tfprune.prune_at_init(model, SPARSITY, score=score, data=data, score_options=options, warn=False)
     return pruned
