@@ -38,7 +38,9 @@ and small inputs, and pruned one-shot to 90% sparsity.
 - **strip**: max |stripped - wrapped| output on two inputs.
 - **export**: `tfprune.export.to_tflite` with verification: max |LiteRT - Keras|; "-" where the
   tests leave it out for time.
-- **at init**: `prune_at_init` with SynFlow (5 iterations) and SNIP: exact survivor count.
+- **at init**: `prune_at_init` with SynFlow (5 iterations) and SNIP: "exact" is the survivor count
+  of every allocation; SynFlow follows the official loop's count, N - int(S N) less tied scores
+  ("kept K").
 - **TF-MOT**: plain `tfmot.sparsity.keras.prune_low_magnitude(model)` on the whole model.
 
 The tests also train each hand-built model 2 batches of 2 with and without `jit_compile`, and
