@@ -1,6 +1,6 @@
 PYTHON ?= python3
 
-.PHONY: install demo test benchmarks
+.PHONY: install demo test benchmarks docs
 
 install:
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e ".[all,test]"
@@ -10,6 +10,9 @@ demo: install
 
 test: install
 	$(PYTHON) -m pytest
+
+docs: install
+	$(PYTHON) -m mkdocs build --strict --site-dir site
 
 benchmarks: install
 	$(PYTHON) benchmarks/bench_training_step.py

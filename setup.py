@@ -31,12 +31,14 @@ EXTRAS = {
     "data": ["tensorflow-datasets>=4.9", "scikit-learn>=1.3", "mnist1d>=0.0.2"],
     # The tfprune command line: options, progress bars, report plots.
     "cli": ["click>=8.1", "tqdm>=4.66", "matplotlib>=3.7"],
-    # The documentation site.
+    # The documentation site (mkdocs.yml; `make docs`): the material theme, and the API reference
+    # rendered from the docstrings by mkdocstrings.
     "docs": ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"],
 }
 EXTRAS["all"] = sorted({req for name in ("tune", "export", "data", "cli") for req in EXTRAS[name]})
-# The tests exercise every extra, and build Keras 3 models to check they are refused.
-EXTRAS["test"] = ["pytest>=8", "pytest-timeout>=2.2", "keras>=3", *EXTRAS["all"]]
+# The tests exercise every extra, build the documentation site (tests/test_docs_site.py) and
+# build Keras 3 models to check they are refused.
+EXTRAS["test"] = ["pytest>=8", "pytest-timeout>=2.2", "keras>=3", *EXTRAS["all"], *EXTRAS["docs"]]
 
 setup(
     name="tfprune",

@@ -107,3 +107,18 @@ def test_cka_rejects_non_models_and_bad_data():
         cka(_mlp(0), "model", [(np.ones((2, 5)), np.ones(2))])
     with pytest.raises(TypeError, match="data=str"):
         cka(_mlp(0), _mlp(0), "digits")
+
+
+def test_package_name_is_the_function_whichever_import_came_first():
+    # Importing the submodule tfprune.diagnostics.cka first must not make the package attribute
+    # `cka` the submodule: the documented `tfprune.diagnostics.cka(...)` stays the function.
+    import os
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = ("import tfprune.diagnostics.cka; import tfprune.diagnostics as d; "
+            "from tfprune.diagnostics.cka import cka; print(d.cka is cka, d.linear_cka.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["True", "tfprune.diagnostics.cka"]

@@ -63,11 +63,13 @@ class Schedule(pruning_schedule.PruningSchedule):
 
     @property
     def events(self):
+        """The (step, overall sparsity) pruning events, steps increasing (computed once)."""
         if self._table is None:
             self._table = self._events()
         return self._table
 
     def pruning_steps(self) -> list[int]:
+        """The steps at which pruning happens."""
         return [step for step, _ in self.events]
 
     def sparsity_at(self, step: int) -> float:
@@ -103,6 +105,7 @@ class Schedule(pruning_schedule.PruningSchedule):
         return should_prune, value
 
     def get_config(self):
+        """``{"class_name", "config"}``, read back by :func:`deserialize` (saved models keep it)."""
         return {"class_name": keras.utils.get_registered_name(type(self)), "config": self._config()}
 
     def _config(self):
@@ -198,6 +201,7 @@ class Iterative(Schedule):
 
     @property
     def rounds(self):
+        """The number of rounds: the fewest of ``rate`` each that reach ``sparsity``."""
         if self.sparsity == 0.0:
             return 0
         return max(1, math.ceil(math.log(1.0 - self.sparsity) / math.log(1.0 - self.rate) - 1e-9))
@@ -323,6 +327,7 @@ class LayerSchedule(pruning_schedule.PruningSchedule, tf.Module):
         return should_prune, tf.reduce_mean(self.sparsity_of(slice(None), overall))
 
     def get_config(self):
+        """The global schedule, the per-weight targets and the allocation, for saving."""
         return {
             "class_name": keras.utils.get_registered_name(type(self)),
             "config": {

@@ -14,6 +14,8 @@ See ``docs/regimes.md``.
 """
 
 import importlib
+import sys
+import types
 
 _LAZY = {
     "linear_cka": "tfprune.diagnostics.cka",
@@ -43,6 +45,19 @@ def __getattr__(name):
     value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
     return value
+
+
+class _Package(types.ModuleType):
+    """Keeps ``cka`` and ``sweep`` the functions: importing the submodule of the same name
+    (``tfprune.diagnostics.cka``) sets the package attribute to the submodule otherwise."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, types.ModuleType) and value.__name__ == f"{self.__name__}.{name}" and name in _LAZY:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 def __dir__():

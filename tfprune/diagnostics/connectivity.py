@@ -45,6 +45,7 @@ class ConnectivityResult:
         return self.mc < 0
 
     def as_dict(self) -> dict:
+        """The fields as a plain dict (JSON-ready)."""
         return dataclasses.asdict(self)
 
 

@@ -52,6 +52,7 @@ class SweepResult:
         return (sorted({r["temperature"] for r in self.records}), sorted({r["density"] for r in self.records}))
 
     def cell(self, temperature: float, density: float) -> dict:
+        """The record of one grid cell; a KeyError when the sweep has none there."""
         for record in self.records:
             if record["temperature"] == temperature and record["density"] == density:
                 return record

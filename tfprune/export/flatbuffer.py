@@ -69,10 +69,12 @@ class WeightTensor:
 
     @property
     def size(self):
+        """The number of entries."""
         return int(self.values.size)
 
     @property
     def zeros(self):
+        """The number of entries equal to zero (after dequantization)."""
         return int(np.count_nonzero(self.values == 0))
 
 

@@ -35,6 +35,7 @@ class Latency:
 
     @property
     def loaded(self):
+        """True when the runtime loaded and ran the file (no ``error``)."""
         return self.error is None
 
 

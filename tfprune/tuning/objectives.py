@@ -170,13 +170,16 @@ class Constrained:
 
     @property
     def name(self):
+        """The objective's name in Keras Tuner's logs: ``constrained_<metric>``."""
         return "constrained_" + self.metric
 
     @property
     def direction(self):
+        """Always ``"max"``: a constraint violation scores below every feasible trial."""
         return "max"
 
     def describe(self):
+        """The objective in words, e.g. ``max val_accuracy subject to sparsity >= 0.8``."""
         parts = []
         if self.min_sparsity is not None:
             parts.append(f"sparsity >= {self.min_sparsity:g}")
