@@ -149,6 +149,13 @@ def test_mirrored_strategy_reaches_scheduled_sparsity(mirrored_strategy):
     pruned.fit(X, Y, batch_size=16, epochs=2, verbose=0, callbacks=tfprune.callbacks(pruned))
     total = tfprune.sparsity_summary(pruned)["total"]
     assert abs(total["nonzeros"] - budget.survivors(total["params"], 0.75)) <= 3
+    # strip works outside the scope too (mirrored weights): the same masked kernels. (Outputs are
+    # not compared: each replica keeps its own BatchNorm moving statistics; strip takes their mean.)
+    stripped = tfprune.strip(pruned)
+    assert kept(stripped) == kept(pruned)
+    for name in ("conv", "hidden", "out"):
+        np.testing.assert_array_equal(stripped.get_layer(name).kernel.numpy(),
+                                      pruned.get_layer(f"prune_low_magnitude_{name}").layer.kernel.numpy())
 
 
 @pytest.mark.parametrize("jit", [False, True])

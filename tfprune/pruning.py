@@ -155,7 +155,10 @@ def strip(model: Any) -> Any:
     layers.check_model(model)
     if not is_pruned(model):
         return copy_model(model)
-    for layer in model.submodules:
-        if isinstance(layer, PruneLowMagnitude) and layer.pruning_vars:
-            layer.pruning_obj.weight_mask_op()
+    # In the model's strategy's scope (cross-replica context): a model trained under
+    # MirroredStrategy has mirrored weights, which TF-MOT's mask op cannot update from outside it.
+    with model.distribute_strategy.scope():
+        for layer in model.submodules:
+            if isinstance(layer, PruneLowMagnitude) and layer.pruning_vars:
+                layer.pruning_obj.weight_mask_op()
     return copy_model(tfmot.sparsity.keras.strip_pruning(model))
