@@ -30,10 +30,32 @@ EXPECTED = {
         r"^magnitude: test accuracy \d\.\d{3}, connected False[^\n]*\n(?s:.*)^magnitude \+ guard: connected True$",
         [],
     ),
+    "xla_mirrored_digits.py": (
+        # on CPUs, two runs (XLA alone; MirroredStrategy over 2 logical CPUs); on GPUs, one with both
+        r"^MirroredStrategy over (2 logical CPUs: 2 replica\(s\), jit_compile=False|the GPUs: \d+ replica\(s\), "
+        r"jit_compile=True): sparsity 90\.00% \(target 90%\), test accuracy \d\.\d{3}$",
+        [],
+    ),
     "prune_digits_lamp.py": (
         # LAMP reaches the 95% target over all prunable weights
         r"^pruned test accuracy: [0-9.]+\n(?s:.*)^total +71568 +3578 +95\.00%$",
         ["logs/lamp"],
+    ),
+    "regimes_digits.py": (
+        # a resumed sweep reads every finished cell back unchanged
+        r"^epochs 1, density 0\.2: mc [-+]\d\.\d{3}, CKA \d\.\d{3}, [^\n]*Regime (I|II-A|II-B): [^\n]*\n"
+        r"(?s:.*)^resumed: 2 cells read back, identical True$",
+        ["regimes-digits/report.md", "regimes-digits/phase_diagram.png", "regimes-digits/results.json",
+         "regimes-digits/cells"],
+    ),
+    "structured_digits.py": (
+        # L1 at width 0.5 halves conv1 (16), conv2 (32) and dense1 (128), logits stay 10: parameters
+        # 160 + 4640 + 65664 + 1290 = 71754 -> 80 + 1168 + 16448 + 650 = 18346, FLOPs (2 x MACs, 8x8
+        # images, same padding) 2 x (9216 + 294912 + 65536 + 1280) -> 2 x (4608 + 73728 + 16384 + 640)
+        r"^l1: conv1 16->8, conv2 32->16, dense1 128->64; params 71754 -> 18346, FLOPs 741888 -> 190720, "
+        r"test accuracy \d\.\d{3} -> \d\.\d{3} [^\n]*\n"
+        r"^reloaded structured-digits/greedy\.keras with plain keras\.models\.load_model: same outputs True$",
+        ["structured-digits/greedy.keras"],
     ),
     "tune_digits.py": (
         r"^test accuracy \d\.\d{4}; wrote tune-digits-output/best_model\.keras, tune-digits-output/pareto\.md, "
