@@ -102,9 +102,9 @@ def regimes_command(temperature, densities, dataset, data_dir, model_path, alloc
 def _user_builder(model_path, splits):
     """``build(seed)``: the architecture of the ``--model`` file with fresh weights."""
     from tfprune.backend import keras
-    from tfprune.saving import load_model
+    from tfprune.cli._options import load_cli_model
 
-    template = load_model(model_path, compile=False)
+    template = load_cli_model(model_path, compile=False)
     if tuple(template.input_shape[1:]) != tuple(splits.input_shape):
         raise ValueError(f"--model {model_path!r} takes inputs of shape {tuple(template.input_shape[1:])}, but "
                          f"dataset {splits.name!r} has {tuple(splits.input_shape)}")

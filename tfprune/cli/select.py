@@ -60,7 +60,7 @@ def select_command(model_path, dataset, data_dir, method, width, tolerance, cand
     write the narrower model (model.keras), report.json and widths.png to OUTPUT."""
     from tfprune import data, io
     from tfprune.backend import tf
-    from tfprune.saving import load_model
+    from tfprune.cli._options import load_cli_model
     from tfprune.structured import select
     from tfprune.structured.pipeline import check_arguments
 
@@ -68,7 +68,7 @@ def select_command(model_path, dataset, data_dir, method, width, tolerance, cand
     check_arguments(method, width, tolerance, options)
     tf.keras.utils.set_random_seed(seed)
     splits = data.load(dataset, seed=seed, data_dir=data_dir)
-    model = load_model(model_path, compile=False)
+    model = load_cli_model(model_path, compile=False)
     if tuple(model.input_shape[1:]) != tuple(splits.input_shape):
         raise ValueError(f"--model {model_path!r} takes inputs of shape {tuple(model.input_shape[1:])}, but "
                          f"dataset {dataset!r} has {tuple(splits.input_shape)}")
