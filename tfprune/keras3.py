@@ -27,6 +27,8 @@ from tfprune._validate import named
 from tfprune.backend import PruneLowMagnitude, keras, tf
 from tfprune.io import atomic_path, check_parent
 
+__all__ = ["from_keras3", "to_keras3", "is_keras3_file", "is_keras3_model", "keras_version", "TOLERANCE"]
+
 #: Activations with the same name and values in both (``hard_sigmoid`` is not: Keras 3's is
 #: relu6(x + 3) / 6, tf_keras's clip(0.2 x + 0.5)); Keras 3's ``silu`` is tf_keras's ``swish``.
 _SAME_ACTIVATIONS = ("elu", "exponential", "gelu", "linear", "mish", "relu", "selu", "sigmoid", "softmax",
