@@ -52,7 +52,7 @@ FAST = {name: in_keras3(zoo.BY_NAME[name].build) for name in (
     "transformer", "lstm", "gru", "conv1d", "conv2d_transpose", "separable_depthwise", "nested_sequential",
     "shared_layer")}
 FAST.update(embedding=embedding, mobilenet_v2=mobilenet_v2)
-LARGE = ["ResNet50", "EfficientNetB0", "Xception"]
+LARGE = ["ResNet50", "MobileNetV3Small", "EfficientNetB0", "Xception"]
 
 
 def inputs(model, n=4, seed=1):
@@ -173,8 +173,8 @@ def test_what_cannot_be_translated_is_refused_with_the_layer_names(tmp_path):
     x = keras3.layers.Dense(6, name="dense")(i)
     x = Doubling(name="doubling")(x)
     x = keras3.layers.RMSNormalization(name="rms")(x)
-    x = keras3.layers.Activation("hard_sigmoid", name="hard")(x)
-    x = x + 1.0
+    x = keras3.layers.Dense(6, activation="hard_silu", name="hard")(x)
+    x = keras3.ops.mean(x, axis=-1, keepdims=True) + x  # the mean is refused, the addition converted
     model = keras3.Model(i, keras3.layers.Dense(2, name="logits")(x), name="odd")
     with pytest.raises(ValueError) as error:
         tfprune.from_keras3(model)
@@ -182,8 +182,9 @@ def test_what_cannot_be_translated_is_refused_with_the_layer_names(tmp_path):
     assert message.startswith("model_or_path: cannot rebuild 4 layer(s) of the Keras 3 model 'odd' in tf_keras: ")
     assert "Doubling 'doubling': not a layer tf_keras has" in message
     assert "RMSNormalization 'rms': not a layer tf_keras has" in message
-    assert "Activation 'hard': activation 'hard_sigmoid' has no tf_keras equivalent" in message
-    assert re.search(r"Add 'add(_\d+)?': a Keras 3 operation \(keras\.src\.ops\.numpy\.Add\), not a layer", message)
+    assert "Dense 'hard': activation 'hard_silu' has no tf_keras equivalent" in message
+    assert re.search(r"Mean 'mean(_\d+)?': a Keras 3 operation \(keras\.src\.ops\.numpy\.Mean\), not a layer", message)
+    assert "Add" not in message
     assert "'dense'" not in message and "'logits'" not in message
     # the command line: one line, naming the file
     keras3.Sequential([keras3.Input((8, 8, 1)), keras3.layers.Flatten(), keras3.layers.Dense(10),
@@ -212,3 +213,17 @@ def test_wrong_arguments_are_named():
     with pytest.raises(ValueError, match=r"^model: cannot rebuild 1 layer\(s\) of the tf_keras model .* in Keras 3: "
                                          r"Lambda 'times3': "):
         tfprune.to_keras3(lambda_model)
+
+
+def test_activations_keep_their_keras3_meaning():
+    """Keras 3's hard_sigmoid is relu6(x + 3) / 6 (tf_keras's of that name is clip(0.2 x + 0.5)):
+    the converted model computes Keras 3's, by hand on five points; tf_keras's is refused back."""
+    i = keras3.Input((5,))
+    model = keras3.Model(i, [keras3.layers.Activation(name, name=name)(i) for name in ("hard_sigmoid", "hard_silu")])
+    x = np.array([[-4.0, -1.0, 0.0, 1.0, 4.0]], "float32")
+    sigmoid, silu = tfprune.from_keras3(model)(x)
+    np.testing.assert_allclose(sigmoid.numpy(), [[0.0, 1 / 3, 0.5, 2 / 3, 1.0]], atol=1e-7)
+    np.testing.assert_allclose(silu.numpy(), x * [[0.0, 1 / 3, 0.5, 2 / 3, 1.0]], atol=1e-6)
+    tf_keras_model = keras.Sequential([keras.Input((5,)), keras.layers.Activation("hard_sigmoid", name="hs")])
+    with pytest.raises(ValueError, match=r"Activation 'hs': activation 'hard_sigmoid' has no Keras 3 equivalent$"):
+        tfprune.to_keras3(tf_keras_model)

@@ -37,6 +37,39 @@ _SAME_ACTIVATIONS = ("elu", "exponential", "gelu", "linear", "mish", "relu", "se
 #: dropped when the target does not take them (so are initializers: the weights are copied).
 _NEUTRAL = {"implementation": None, "groups": 1, "time_major": False, "unroll": False}
 _MODELS = ("Functional", "Sequential", "Model")
+#: Keras 3 operations in a Functional model (``x + 3.0``) as the ``tf.math`` function whose call on
+#: tf_keras tensors makes the same step (tf_keras records it as a ``TFOpLambda`` layer).
+_OPERATIONS = {"Add": "add", "Subtract": "subtract", "Multiply": "multiply", "Divide": "truediv",
+               "TrueDivide": "truediv", "Maximum": "maximum", "Minimum": "minimum"}
+
+
+def _hard_sigmoid(x: Any) -> Any:
+    """Keras 3's hard_sigmoid, relu6(x + 3) / 6 (tf_keras's of that name is another function)."""
+    return tf.nn.relu6(x + 3.0) * (1.0 / 6.0)
+
+
+#: Keras 3 activations of an ``Activation`` layer that tf_keras has under no name, as TensorFlow
+#: calls (``TFOpLambda`` layers in tf_keras, as its own MobileNetV3 builds them).
+_ACTIVATION_CALLS = {"hard_sigmoid": _hard_sigmoid, "hard_silu": lambda x: x * _hard_sigmoid(x),
+                     "hard_swish": lambda x: x * _hard_sigmoid(x), "relu6": lambda x: tf.nn.relu6(x)}
+#: tf_keras ``TFOpLambda`` layers (TensorFlow calls in a Functional model) as ``keras.ops`` functions.
+_TF_FUNCTIONS = {"math.add": "add", "__operators__.add": "add", "math.subtract": "subtract",
+                 "math.multiply": "multiply", "math.truediv": "divide", "math.maximum": "maximum",
+                 "math.minimum": "minimum", "nn.relu6": "relu6", "nn.relu": "relu"}
+
+
+def _keras3_operation(function: str) -> Any:
+    """The Keras 3 call for a tf_keras ``TFOpLambda`` of ``function`` (None when there is none)."""
+    import keras as keras3
+
+    if function not in _TF_FUNCTIONS:
+        return None
+    operation = getattr(keras3.ops, _TF_FUNCTIONS[function])
+
+    def call(x, y=None, name=None):
+        return operation(x) if y is None else operation(x, y)
+
+    return call
 _OBJECT_MODULES = {"keras.initializers": "initializers", "keras.regularizers": "regularizers",
                    "keras.constraints": "constraints"}
 
@@ -251,6 +284,8 @@ def _arguments(node: Any, tensor: Any) -> tuple[list, dict]:
             return [walk_legacy(v) for v in value]
         return value
 
+    if node and isinstance(node[0], str):  # one input, written without the list around it (TFOpLambda)
+        node = [node]
     inputs = [tensor(*ref[:3]) for ref in node]
     kwargs = node[-1][3] if node and len(node[-1]) > 3 else {}
     return [inputs[0] if len(inputs) == 1 else inputs], walk_legacy(dict(kwargs))
@@ -294,6 +329,14 @@ class _Rebuild:
     def layer(self, entry: dict, source: Any) -> Any:
         if entry["class_name"] in _MODELS and hasattr(source, "layers"):
             return self.model(source)
+        if self.way.target == "tf_keras":
+            module, name = entry.get("module") or "", entry["class_name"]
+            if module.startswith("keras.src.ops") and name in _OPERATIONS:
+                return getattr(tf.math, _OPERATIONS[name])
+            if name == "Activation" and entry["config"].get("activation") in _ACTIVATION_CALLS:
+                return _ACTIVATION_CALLS[entry["config"]["activation"]]
+        elif entry["class_name"] == "TFOpLambda" and _keras3_operation(entry["config"].get("function")):
+            return _keras3_operation(entry["config"]["function"])
         try:
             return _layer(entry, source, self.way)
         except _Untranslatable as why:
@@ -375,7 +418,7 @@ class _Rebuild:
     def call_options(self, layer: Any, kwargs: dict, name: str) -> dict | None:
         """The call's keyword arguments the target's ``layer.call`` takes; one it does not take
         must be None (unused), else the layer is refused."""
-        signature = inspect.signature(layer.call).parameters
+        signature = inspect.signature(getattr(layer, "call", layer)).parameters
         if any(p.kind is p.VAR_KEYWORD for p in signature.values()):
             return kwargs
         extra = {k: v for k, v in kwargs.items() if k not in signature and k not in ("training", "mask")}
@@ -406,6 +449,8 @@ def _pairs(source: Any, target: Any):
     """``(source layer, target layer)`` for every layer, nested models walked into."""
     by_name = {layer.name: layer for layer in target.layers}
     for layer in source.layers:
+        if not layer.weights:
+            continue  # (converted layers without weights may be made of TensorFlow calls)
         other = by_name[layer.name]
         if hasattr(layer, "layers") and hasattr(other, "layers"):
             yield from _pairs(layer, other)
