@@ -52,7 +52,7 @@ FAST = {name: in_keras3(zoo.BY_NAME[name].build) for name in (
     "transformer", "lstm", "gru", "conv1d", "conv2d_transpose", "separable_depthwise", "nested_sequential",
     "shared_layer")}
 FAST.update(embedding=embedding, mobilenet_v2=mobilenet_v2)
-LARGE = ["ResNet50", "MobileNetV3Small", "EfficientNetB0", "Xception"]
+LARGE = ["ResNet50", "MobileNetV3Small"]
 
 
 def inputs(model, n=4, seed=1):
@@ -209,6 +209,19 @@ def test_wrong_arguments_are_named():
         tfprune.to_keras3(digits_model())
     with pytest.raises(ValueError, match=r"^path='m\.h5': must end in \.keras"):
         tfprune.to_keras3(tf_model, "m.h5")
+    class Sub(keras3.Model):
+        def __init__(self):
+            super().__init__(name="sub")
+            self.dense = keras3.layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    subclassed = Sub()
+    subclassed(np.zeros((1, 3), "float32"))
+    with pytest.raises(ValueError, match=r"^model_or_path: cannot rebuild 1 layer\(s\) of the Keras 3 model 'sub' in "
+                                         r"tf_keras: Sub 'sub': a subclassed model; only Sequential and Functional"):
+        tfprune.from_keras3(subclassed)
     lambda_model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda t: t * 3.0, name="times3")])
     with pytest.raises(ValueError, match=r"^model: cannot rebuild 1 layer\(s\) of the tf_keras model .* in Keras 3: "
                                          r"Lambda 'times3': "):

@@ -6,10 +6,12 @@ The architecture is rebuilt from the Keras 3 config, layer by layer: each layer'
 translated to tf_keras's (``batch_shape``, dtype policies, serialized initializers, regularizers,
 constraints and activations; options Keras 3 added are dropped while they hold their default) and
 the Functional graph is replayed from its nodes (Keras 3's ``args``/``kwargs`` with
-``__keras_tensor__`` references). Weights are copied layer by layer, in order, with their shapes
-checked. What has no tf_keras equivalent (a Keras-3-only or custom layer, a ``keras.ops`` call
-in a Functional model, an activation whose meaning differs) is refused with one error naming
-every such layer.
+``__keras_tensor__`` references; elementwise ``keras.ops`` calls become TensorFlow calls). Weights
+are copied layer by layer, in order, with their shapes checked, and the outputs are compared on a
+fixed batch. What has no tf_keras equivalent (a Keras-3-only or custom layer, another
+``keras.ops`` call, an activation whose meaning differs) is refused with one error naming every
+such layer. :func:`to_keras3` runs the same steps the other way (tf_keras's legacy node lists).
+This is the one module that imports the ``keras`` (Keras 3) package, inside its functions.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ _SAME_ACTIVATIONS = ("elu", "exponential", "gelu", "linear", "mish", "relu", "se
 #: dropped when the target does not take them (so are initializers: the weights are copied).
 _NEUTRAL = {"implementation": None, "groups": 1, "time_major": False, "unroll": False}
 _MODELS = ("Functional", "Sequential", "Model")
+_OBJECT_MODULES = {"keras.initializers": "initializers", "keras.regularizers": "regularizers",
+                   "keras.constraints": "constraints"}
 #: Keras 3 operations in a Functional model (``x + 3.0``) as the ``tf.math`` function whose call on
 #: tf_keras tensors makes the same step (tf_keras records it as a ``TFOpLambda`` layer).
 _OPERATIONS = {"Add": "add", "Subtract": "subtract", "Multiply": "multiply", "Divide": "truediv",
@@ -70,8 +74,6 @@ def _keras3_operation(function: str) -> Any:
         return operation(x) if y is None else operation(x, y)
 
     return call
-_OBJECT_MODULES = {"keras.initializers": "initializers", "keras.regularizers": "regularizers",
-                   "keras.constraints": "constraints"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,7 +120,7 @@ _TO_KERAS3 = _Direction(
 
 
 class _Untranslatable(Exception):
-    """A part of a Keras 3 config with no tf_keras equivalent (the message says which)."""
+    """A part of a config with no equivalent in the other package (the message says which)."""
 
 
 def keras_version(path: str) -> str:
@@ -142,7 +144,9 @@ def is_keras3_file(path: str) -> bool:
 
 def is_keras3_model(model: Any) -> bool:
     """True when ``model`` is a model of the Keras 3 package (``keras``), not of tf_keras."""
-    return type(model).__module__.split(".")[0] == "keras" and hasattr(model, "get_config")
+    import keras as keras3
+
+    return isinstance(model, keras3.Model)
 
 
 # --------------------------------------------------------------------------- config values
@@ -322,7 +326,7 @@ class _Rebuild:
             return self.sequential(source)
         if kind not in _MODELS or not (getattr(source, "_is_graph_network", False)
                                        or hasattr(source, "_nodes_by_depth") and self.way.source == "Keras 3"):
-            self.refuse(source.name, kind, f"a subclassed model; only Sequential and Functional models are converted")
+            self.refuse(source.name, kind, "a subclassed model; only Sequential and Functional models are converted")
             return None
         return self.functional(source)
 
