@@ -17,6 +17,7 @@ This is the one module that imports the ``keras`` (Keras 3) package, inside its 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 import json
 import os
@@ -39,6 +40,9 @@ _SAME_ACTIVATIONS = ("elu", "exponential", "gelu", "linear", "mish", "relu", "se
 #: dropped when the target does not take them (so are initializers: the weights are copied).
 _NEUTRAL = {"implementation": None, "groups": 1, "time_major": False, "unroll": False}
 _MODELS = ("Functional", "Sequential", "Model")
+#: Layers the Keras applications define themselves, alike in both packages (config, weights, call):
+#: class -> (its Keras 3 module, its tf_keras module).
+_APPLICATION_LAYERS = {"LayerScale": ("keras.src.applications.convnext", "tf_keras.src.applications.convnext")}
 _OBJECT_MODULES = {"keras.initializers": "initializers", "keras.regularizers": "regularizers",
                    "keras.constraints": "constraints"}
 #: Keras 3 operations in a Functional model (``x + 3.0``) as the ``tf.math`` function whose call on
@@ -223,14 +227,27 @@ def _value(value: Any, way: _Direction, key: str = "") -> Any:
 
 # --------------------------------------------------------------------------- layers
 
+def _layer_class(entry: dict, way: _Direction) -> Any:
+    """The target's class for a serialized layer (None when it has none)."""
+    name, module = entry["class_name"], entry.get("module") or ""
+    if entry.get("registered_name") not in (None, name):
+        return None
+    if module.startswith("keras.layers"):
+        return getattr(way.package.layers, name, None)
+    modules = _APPLICATION_LAYERS.get(name, ())
+    if module in modules or module.replace("keras.src", "tf_keras.src", 1) in modules:
+        return getattr(importlib.import_module(modules[way.target == "tf_keras"]), name)
+    return None
+
+
 def _layer(entry: dict, source: Any, way: _Direction) -> Any:
     """The target's layer for a serialized layer ``entry`` of the source (``source``: the layer object)."""
     name, module = entry["class_name"], entry.get("module") or ""
     if module.startswith("keras.src.ops") or not hasattr(source, "weights"):
         raise _Untranslatable(f"a Keras 3 operation ({module}.{name}), not a layer; use a keras.layers layer "
                               "instead")
-    target = getattr(way.package.layers, name, None)
-    if target is None or not module.startswith("keras.layers") or entry.get("registered_name") not in (None, name):
+    target = _layer_class(entry, way)
+    if target is None:
         where = entry.get("registered_name") or f"{module}.{name}"
         raise _Untranslatable(f"not a layer {way.target} has ({where})")
     config = _value(entry["config"], way)
