@@ -198,8 +198,16 @@ def test_what_cannot_be_translated_is_refused_with_the_layer_names(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_wrong_arguments_are_named():
+def test_wrong_arguments_are_named(tmp_path):
     tf_model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    tf_model.save(str(tmp_path / "tf.keras"))
+    with pytest.raises(ValueError, match=r"^model_or_path='.*tf\.keras': not a file saved by Keras 3 \(load tf_keras "
+                                         r"files with tfprune\.load_model\)$"):
+        tfprune.from_keras3(str(tmp_path / "tf.keras"))
+    unbuilt = keras3.Sequential([keras3.layers.Dense(2)], name="unbuilt")
+    with pytest.raises(ValueError, match=r"Sequential 'unbuilt': not built \(its input shape is unknown\); give it an "
+                                         r"Input first$"):
+        tfprune.from_keras3(unbuilt)
     with pytest.raises(TypeError, match=r"^model_or_path: expected a Keras 3 model or the path of a Keras 3 file, "
                                         r"got tf_keras\..*Sequential$"):
         tfprune.from_keras3(tf_model)
