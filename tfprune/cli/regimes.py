@@ -53,7 +53,8 @@ def parse_numbers(text: str, option: str, integer: bool = False) -> list:
 @click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or a prepared TFDS name.")
 @click.option("--data-dir", default=None, help="TFDS data folder.")
 @click.option("--model", "model_path", type=click.Path(exists=True), default=None,
-              help="A tf_keras model file whose architecture is used (re-initialised). Default: the built-in "
+              help="A tf_keras (or Keras 3, converted) model file whose architecture is used (re-initialised). "
+                   "Default: the built-in "
                    "BatchNorm CNN (images) or MLP.")
 @click.option("--allocation", default="uniform", show_default=True, help="Pruning allocation (the paper: uniform).")
 @click.option("--epochs", default=10, show_default=True, help="Dense epochs when not the temperature.")

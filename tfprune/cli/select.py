@@ -37,7 +37,8 @@ def plot_widths(report, path: str) -> None:
 
 @click.command("select")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=True), required=True,
-              help="A trained tf_keras classifier with logits output (.keras/.h5/SavedModel).")
+              help="A trained tf_keras classifier with logits output (.keras/.h5/SavedModel; Keras 3 files are "
+                   "converted).")
 @click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or any TFDS name.")
 @click.option("--data-dir", default=None, help="TFDS data folder.")
 @click.option("--method", type=click.Choice(SELECTORS.names()), default="greedy", show_default=True,
