@@ -248,3 +248,26 @@ def test_activations_keep_their_keras3_meaning():
     tf_keras_model = keras.Sequential([keras.Input((5,)), keras.layers.Activation("hard_sigmoid", name="hs")])
     with pytest.raises(ValueError, match=r"Activation 'hs': activation 'hard_sigmoid' has no Keras 3 equivalent$"):
         tfprune.to_keras3(tf_keras_model)
+
+
+def test_config_values_are_translated():
+    """Regularizers, constraints, initializers, renamed options and mixed dtype policies reach tf_keras."""
+    i = keras3.Input((4,))
+    x = keras3.layers.Dense(3, kernel_regularizer=keras3.regularizers.L2(0.01), name="d",
+                            kernel_constraint=keras3.constraints.MaxNorm(2.0),
+                            kernel_initializer=keras3.initializers.RandomNormal(stddev=0.5, seed=3))(i)
+    x = keras3.layers.LeakyReLU(negative_slope=0.1, name="leaky")(x)
+    x = keras3.layers.Dense(2, dtype="mixed_float16", name="half")(x)
+    model = keras3.Model(i, x)
+    converted = tfprune.from_keras3(model)
+    dense = converted.get_layer("d")
+    assert isinstance(dense.kernel_regularizer, keras.regularizers.L2) and dense.kernel_regularizer.l2 == 0.01
+    assert isinstance(dense.kernel_constraint, keras.constraints.MaxNorm)
+    assert dense.kernel_constraint.max_value == 2.0
+    assert dense.kernel_initializer.get_config() == {"mean": 0.0, "stddev": 0.5, "seed": 3}
+    assert converted.get_layer("leaky").alpha == pytest.approx(0.1)
+    assert converted.get_layer("half").dtype_policy.name == "mixed_float16"
+    # the penalty on the copied kernel: 0.01 * sum(w^2), as Keras 3 computes it
+    np.testing.assert_allclose(float(sum(converted.losses)), float(sum(model.losses)), rtol=1e-6)
+    np.testing.assert_allclose(float(sum(converted.losses)),
+                               0.01 * float(np.sum(np.asarray(model.get_layer("d").kernel) ** 2)), rtol=1e-6)
