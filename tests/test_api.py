@@ -32,6 +32,7 @@ PUBLIC_MODULES = [
     "tfprune.export",
     "tfprune.tuning",
     "tfprune.data",
+    "tfprune.keras3",
 ]
 
 #: Fewer words than this and a docstring is a placeholder, not documentation.

@@ -38,6 +38,7 @@ _LAZY = {
     "callbacks": ("tfprune.pruning_callbacks", "callbacks"),
     "collapse_report": ("tfprune.collapse", "collapse_report"),
     "format_summary": ("tfprune.summary", "format_summary"),
+    "from_keras3": ("tfprune.keras3", "from_keras3"),
     "is_pruned": ("tfprune.pruning", "is_pruned"),
     "load_model": ("tfprune.saving", "load_model"),
     "prune": ("tfprune.pruning", "prune"),
@@ -45,6 +46,7 @@ _LAZY = {
     "set_masks": ("tfprune.masks", "apply_masks"),
     "sparsity_summary": ("tfprune.summary", "sparsity_summary"),
     "strip": ("tfprune.pruning", "strip"),
+    "to_keras3": ("tfprune.keras3", "to_keras3"),
     "wrap": ("tfprune.pruning", "wrap"),
 }
 # sub-packages and modules, under their own names

@@ -38,8 +38,8 @@ def check_model(model: Any, argument: str = "model") -> None:
         if kind == "keras":
             raise TypeError(
                 f"{argument}: got a Keras 3 model ({type(model).__name__}); tfprune and TF-MOT need a "
-                "tf_keras (Keras 2) model. Build it with `import tf_keras as keras` (or import tfprune "
-                "before using tf.keras so that tf.keras is tf_keras)."
+                "tf_keras (Keras 2) model. Convert it with tfprune.from_keras3(model), or build it with "
+                "`import tf_keras as keras` (or import tfprune before using tf.keras so that tf.keras is tf_keras)."
             )
         raise TypeError(f"{argument}: expected a tf_keras Model, got {type(model).__name__}")
     if not (isinstance(model, keras.Sequential) or model._is_graph_network):

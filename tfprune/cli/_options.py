@@ -177,10 +177,14 @@ LAMBDA_HINT = ("holds a Lambda layer, whose Python code loading would run; if yo
 def load_cli_model(model_path, compile=True, allow_lambda=False, argument="--model"):
     """The model file ``model_path``, loaded with tfprune's objects registered; the Lambda-layer
     advice in terms of the command line's ``--allow-lambda``."""
+    from tfprune.keras3 import is_keras3_file
     from tfprune.saving import load_model
 
     try:
-        return load_model(model_path, compile=compile, safe_mode=not allow_lambda)
+        model = load_model(model_path, compile=compile, safe_mode=not allow_lambda, argument=argument)
+        if is_keras3_file(model_path):
+            click.echo(f"note: {argument} {model_path!r}: saved by Keras 3, rebuilt in tf_keras", err=True)
+        return model
     except ValueError as error:
         if "safe_mode" in str(error):
             raise ValueError(f"{argument} {model_path!r}: {LAMBDA_HINT}") from None

@@ -48,7 +48,8 @@ def load_inputs(name, split="train", data_dir=None):
 @clean_errors(options={"quantize": "--quantize", "name": "--representative-dataset"})
 def export_command(model_path, output, quantize, representative_dataset, data_dir, sparse, integer_io, strict,
                    allow_lambda):
-    """Export MODEL_PATH (a tf_keras .keras/.h5/SavedModel, pruned or not) to OUTPUT (.tflite).
+    """Export MODEL_PATH (a tf_keras .keras/.h5/SavedModel, pruned or not; a Keras 3 file is
+    converted) to OUTPUT (.tflite).
 
     Pruning wrappers are stripped; the file is verified with the LiteRT interpreter
     (outputs vs Keras, zeros kept) before it is written; sizes are reported next to a dense

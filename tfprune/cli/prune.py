@@ -44,7 +44,8 @@ def _fitted_schedule(name, sparsity, epochs, steps_per_epoch, batch_size):
 
 
 @click.command("prune")
-@_options.model_options("A trained tf_keras model (.keras, .h5 or SavedModel); its compiled loss is kept. "
+@_options.model_options("A trained tf_keras model (.keras, .h5 or SavedModel; a Keras 3 .keras/.h5 file is converted); its "
+                        "compiled loss is kept. "
                         "Default: train the built-in model.")
 @_options.allocation_option("lamp")
 @_options.training_options("Fine-tuning epochs (also dense training epochs for the built-in model).")

@@ -26,7 +26,8 @@ def score_options(score, **values):
 
 
 @click.command("prune-at-init")
-@_options.model_options("An UNTRAINED tf_keras model (.keras, .h5 or SavedModel); its compiled loss is kept. "
+@_options.model_options("An UNTRAINED tf_keras model (.keras, .h5 or SavedModel; a Keras 3 .keras/.h5 file is converted); "
+                        "its compiled loss is kept. "
                         "Default: the built-in model, freshly initialised with --seed.")
 @click.option("--score", type=_options.RegistryChoice(_options.score_names), default="snip", show_default=True,
               help="Saliency used to choose the mask before training (a registered scorer).")

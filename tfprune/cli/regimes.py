@@ -53,7 +53,8 @@ def parse_numbers(text: str, option: str, integer: bool = False) -> list:
 @click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or a prepared TFDS name.")
 @click.option("--data-dir", default=None, help="TFDS data folder.")
 @click.option("--model", "model_path", type=click.Path(exists=True), default=None,
-              help="A tf_keras model file whose architecture is used (re-initialised). Default: the built-in "
+              help="A tf_keras (or Keras 3, converted) model file whose architecture is used (re-initialised). "
+                   "Default: the built-in "
                    "BatchNorm CNN (images) or MLP.")
 @click.option("--allocation", default="uniform", show_default=True, help="Pruning allocation (the paper: uniform).")
 @click.option("--epochs", default=10, show_default=True, help="Dense epochs when not the temperature.")
@@ -102,9 +103,9 @@ def regimes_command(temperature, densities, dataset, data_dir, model_path, alloc
 def _user_builder(model_path, splits):
     """``build(seed)``: the architecture of the ``--model`` file with fresh weights."""
     from tfprune.backend import keras
-    from tfprune.saving import load_model
+    from tfprune.cli._options import load_cli_model
 
-    template = load_model(model_path, compile=False)
+    template = load_cli_model(model_path, compile=False)
     if tuple(template.input_shape[1:]) != tuple(splits.input_shape):
         raise ValueError(f"--model {model_path!r} takes inputs of shape {tuple(template.input_shape[1:])}, but "
                          f"dataset {splits.name!r} has {tuple(splits.input_shape)}")

@@ -37,7 +37,8 @@ def plot_widths(report, path: str) -> None:
 
 @click.command("select")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=True), required=True,
-              help="A trained tf_keras classifier with logits output (.keras/.h5/SavedModel).")
+              help="A trained tf_keras classifier with logits output (.keras/.h5/SavedModel; Keras 3 files are "
+                   "converted).")
 @click.option("--dataset", default="digits", show_default=True, help="digits, mnist1d or any TFDS name.")
 @click.option("--data-dir", default=None, help="TFDS data folder.")
 @click.option("--method", type=click.Choice(SELECTORS.names()), default="greedy", show_default=True,
@@ -60,7 +61,7 @@ def select_command(model_path, dataset, data_dir, method, width, tolerance, cand
     write the narrower model (model.keras), report.json and widths.png to OUTPUT."""
     from tfprune import data, io
     from tfprune.backend import tf
-    from tfprune.saving import load_model
+    from tfprune.cli._options import load_cli_model
     from tfprune.structured import select
     from tfprune.structured.pipeline import check_arguments
 
@@ -68,7 +69,7 @@ def select_command(model_path, dataset, data_dir, method, width, tolerance, cand
     check_arguments(method, width, tolerance, options)
     tf.keras.utils.set_random_seed(seed)
     splits = data.load(dataset, seed=seed, data_dir=data_dir)
-    model = load_model(model_path, compile=False)
+    model = load_cli_model(model_path, compile=False)
     if tuple(model.input_shape[1:]) != tuple(splits.input_shape):
         raise ValueError(f"--model {model_path!r} takes inputs of shape {tuple(model.input_shape[1:])}, but "
                          f"dataset {dataset!r} has {tuple(splits.input_shape)}")
