@@ -203,18 +203,16 @@ class SynFlowScorer:
     # ----------------------------------------------------------------- graph pieces
 
     def _score(self, masks):
-        for variable, weight, mask in zip(self._variables, self._weights, masks):
-            variable.assign(weight * mask)
+        masked = [weight * mask for weight, mask in zip(self._weights, masks)]
+        for variable, value in zip(self._variables, masked):
+            variable.assign(value)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(self._variables)
             outputs = self._clone(self._inputs, training=False)
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             r = tf.add_n([tf.reduce_sum(tf.cast(o, self.dtype)) for o in outputs])
         grads = tape.gradient(r, self._variables)
-        scores = [
-            tf.zeros_like(w) if g is None else tf.abs(g * w * m)
-            for g, w, m in zip(grads, self._weights, masks)
-        ]
+        scores = [tf.zeros_like(w) if g is None else tf.abs(g * w) for g, w in zip(grads, masked)]
         return r, scores
 
     def _select(self, rule, scores, masks, n_prune):
