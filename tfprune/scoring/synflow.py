@@ -87,7 +87,8 @@ def kth_smallest(values, k):
     code's ``torch.kthvalue``), ``-inf`` for ``k < 1`` (no entry is ``<=`` it); ``k <= size``.
 
     A selection (``NthElement``, linear time), not a sort: sorting every score at every iteration
-    was most of SynFlow's cost. Not XLA-compilable (XLA sorts instead, see :func:`_prune_official`).
+    was most of SynFlow's cost. ``NthElement`` has CPU kernels only and no XLA lowering: the XLA
+    loop (the default where a GPU is visible) sorts instead, see :func:`_prune_official`.
     """
     kth = tf.raw_ops.NthElement(input=values, n=tf.maximum(k - 1, 0))
     return tf.where(k < 1, tf.constant(-np.inf, values.dtype), kth)
