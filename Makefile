@@ -19,4 +19,5 @@ benchmarks: install
 	$(PYTHON) benchmarks/bench_lamp_allocation.py
 	$(PYTHON) benchmarks/bench_export.py
 	$(PYTHON) benchmarks/bench_at_init.py
+	$(PYTHON) benchmarks/bench_synflow_cost.py
 	$(PYTHON) benchmarks/zoo_table.py

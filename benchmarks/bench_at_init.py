@@ -1,4 +1,4 @@
-"""Pruning at initialisation: accuracy vs sparsity of six scorers, and SynFlow's scoring cost.
+"""Pruning at initialisation: accuracy vs sparsity of six scorers.
 
 Accuracy: an MLP (Flatten -> 300 -> 100 -> classes, ReLU, Glorot init) on digits and MNIST-1D,
 pruned before training by random, magnitude, SNIP, GraSP, SynFlow and SBP-SI at 90%, 99% and
@@ -7,13 +7,9 @@ test accuracy, mean and sample std over seeds (the seed sets the initialisation,
 batch and random scores; the data split is fixed). Runs whose network was disconnected at
 initialisation are counted.
 
-Cost: SynFlow, 100 iterations, against 100 plain forward+backward passes of the same model
-(gradient of the summed output for a batch of one all-ones input w.r.t. the prunable kernels, a
-traced tf.function called 100 times). "warm" excludes tracing/compilation (second call of a
-reused :class:`tfprune.scoring.SynFlowScorer` vs the already-traced pass), "cold" includes it.
-Goal: warm SynFlow at most 1.5x.
+SynFlow's scoring cost is measured by bench_synflow_cost.py.
 
-    python benchmarks/bench_at_init.py [--seeds 3] [--epochs-digits 30] [--epochs-mnist1d 20] [--threads 1]
+    python benchmarks/bench_at_init.py [--seeds 3] [--epochs-digits 30] [--epochs-mnist1d 20]
 """
 
 import argparse
@@ -24,18 +20,14 @@ import sys
 import time
 import warnings
 
-import numpy as np
-
 from _report import DOC, machine, update_section
 
 import tfprune
 from tfprune import data
 from tfprune.at_init import prune_at_init
 from tfprune.collapse import CollapseWarning
-from tfprune.backend import keras, tf
+from tfprune.backend import keras
 from tfprune.io import write_bytes
-from tfprune.cli.models import default_model
-from tfprune.scoring.synflow import SynFlowScorer
 
 METHODS = ("random", "magnitude", "snip", "grasp", "synflow", "sbp-si")
 SPARSITIES = (0.9, 0.99, 0.999)
@@ -95,67 +87,6 @@ def accuracy_runs(name, epochs, seeds, lr, log):
     return records
 
 
-def cost_rows(repeats):
-    """Interleaved timings (pass, SynFlow XLA, SynFlow graph in every repeat), medians of the ratios."""
-    models = [
-        ("digits MLP", mlp((8, 8, 1), 10, 0)),
-        ("MNIST-1D MLP", mlp((40, 1), 10, 0)),
-        ("digits CNN (built-in)", default_model((8, 8, 1), 10, seed=0)),
-    ]
-    rows = []
-    for label, model in models:
-        kernels = [tfprune.targets.weight_of(layer) for layer in tfprune.targets.prunable_layers(model).values()]
-        ones = tf.ones((1,) + tuple(model.input_shape[1:]))
-
-        def make_pass():
-            @tf.function
-            def forward_backward():
-                with tf.GradientTape() as tape:
-                    total = tf.reduce_sum(model(ones, training=False))
-                return tape.gradient(total, kernels)
-
-            return forward_backward
-
-        def timed(function):
-            start = time.perf_counter()
-            function()
-            return time.perf_counter() - start
-
-        def hundred(function):
-            for _ in range(100):
-                function()
-
-        cold = {"pass": [], "xla": [], "graph": []}
-        scorers = {}
-        for _ in range(max(1, min(repeats, 3))):
-            cold["pass"].append(timed(lambda: hundred(make_pass())))
-            for kind, jit in (("xla", True), ("graph", False)):
-                if kind in scorers:
-                    scorers.pop(kind).close()  # a live unused XLA scorer slows the next one down
-
-                def build_and_score(kind=kind, jit=jit):
-                    scorers[kind] = SynFlowScorer(model, jit_compile=jit)
-                    scorers[kind](0.99, 100)
-
-                cold[kind].append(timed(build_and_score))
-        passes = make_pass()
-        hundred(passes)
-        warm = {"pass": [], "xla": [], "graph": []}
-        for _ in range(repeats):
-            warm["pass"].append(timed(lambda: hundred(passes)))
-            for kind in ("xla", "graph"):
-                warm[kind].append(timed(lambda kind=kind: scorers[kind](0.99, 100)))
-        row = {"model": label, "weights": sum(int(np.prod(k.shape)) for k in kernels)}
-        for kind in ("pass", "xla", "graph"):
-            row[f"{kind}_warm"] = statistics.median(warm[kind])
-            row[f"{kind}_cold"] = statistics.median(cold[kind])
-        for kind in ("xla", "graph"):
-            row[f"{kind}_ratio"] = statistics.median(w / p for w, p in zip(warm[kind], warm["pass"]))
-            scorers.pop(kind).close()
-        rows.append(row)
-    return rows
-
-
 def summarise(records):
     groups = {}
     for r in records:
@@ -209,27 +140,14 @@ def main(argv=None):
     parser.add_argument("--epochs-digits", type=int, default=30)
     parser.add_argument("--epochs-mnist1d", type=int, default=20)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved timing repeats (median)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="TensorFlow intra-/inter-op threads (0: TensorFlow's default). One thread keeps "
-                             "the timings stable on a shared machine: XLA's multi-threaded ops slow down "
-                             "several-fold when another process holds a core.")
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
     args = parser.parse_args(argv)
-    if args.threads:
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
     command = "python benchmarks/bench_at_init.py" + "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
 
     def log(message):
         print(message, flush=True)
 
     started = time.perf_counter()
-    load = [os.getloadavg()[0]]
-    costs = cost_rows(args.repeats)
-    load.append(os.getloadavg()[0])
-    for row in costs:
-        log(str(row))
     datasets = ("digits", "mnist1d")
     records = []
     records += accuracy_runs("digits", args.epochs_digits, args.seeds, args.lr, log)
@@ -238,11 +156,10 @@ def main(argv=None):
     elapsed = time.perf_counter() - started
 
     lines = [
-        "## Pruning at initialisation: accuracy vs sparsity, SynFlow cost",
+        "## Pruning at initialisation: accuracy vs sparsity",
         "",
-        f"`{command}` on {machine()}; TensorFlow threads: {args.threads or 'default'}; "
-        f"{elapsed / 60:.1f} min in all; load average {load[0]:.2f} / {load[1]:.2f} at the start / end of the "
-        "timings (a shared machine).",
+        f"`{command}` on {machine()}; {elapsed / 60:.1f} min in all. SynFlow's scoring cost: section "
+        "\"SynFlow cost\" (`benchmarks/bench_synflow_cost.py`).",
         "",
         "MLP Flatten -> 300 -> 100 -> 10 (ReLU, Glorot uniform; digits 50,200 / MNIST-1D 43,000 prunable "
         "weights), pruned before training with `tfprune.prune_at_init(model, sparsity, score=..., "
@@ -277,22 +194,7 @@ def main(argv=None):
         "",
         f"![accuracy vs sparsity]({os.path.basename(PNG)})",
         "",
-        "SynFlow scoring cost, 100 iterations to 99% sparsity (float64 clone), vs 100 plain forward+backward "
-        "passes of the same float32 model (batch of one all-ones input, traced tf.function called 100 times). "
-        f"Warm: already traced/compiled (a reused `SynFlowScorer`), {args.repeats} interleaved repeats, median "
-        "time and median of the per-repeat ratios; cold: includes cloning, tracing and (XLA) compilation, median "
-        "of up to 3. Goal: warm SynFlow <= 1.5x.",
-        "",
-        "| model | weights | 100 passes warm (s) | SynFlow XLA warm (s) | ratio | SynFlow graph warm (s) | ratio "
-        "| 100 passes cold (s) | SynFlow XLA cold (s) | SynFlow graph cold (s) |",
-        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for row in costs:
-        lines.append(
-            f"| {row['model']} | {row['weights']:,} | {row['pass_warm']:.3f} | {row['xla_warm']:.3f} | "
-            f"{row['xla_ratio']:.2f}x | {row['graph_warm']:.3f} | {row['graph_ratio']:.2f}x | "
-            f"{row['pass_cold']:.3f} | {row['xla_cold']:.2f} | {row['graph_cold']:.2f} |"
-        )
     body = "\n".join(lines)
     print(body)
     if not args.no_write:

@@ -28,7 +28,7 @@ sigmoid is bypassed); the clone computes in float64 by default (an infinite R ra
 ``unclip=True`` scores ReLU6 as ReLU (not the ReLU6 of a hard-sigmoid), and all-zero scores are
 refused, a layer whose scores are all 0 reported (:meth:`SynFlowScorer._check`); the loop is one
 ``tf.function``, XLA-compiled only where a GPU or TPU is visible (:func:`default_jit_compile`);
-the exact threshold is a sort (of the unpruned scores only, in a plain graph); with per-layer
+the exact threshold is a linear-time selection (:func:`kth_smallest`; a sort under XLA); with per-layer
 counts (``keep={key: survivors}``, the shape-based allocations of :func:`tfprune.prune_at_init`)
 each layer follows the official rule with ``d_l = keep_l / N_l`` and keeps exactly ``keep_l``
 at the end (ties to the earlier position).
@@ -82,20 +82,29 @@ def official_prune_count(size, density, iteration, iterations):
     return int((1.0 - density ** ((iteration + 1) / iterations)) * size)
 
 
-def _prune_official(scores, valid, n_prune, compact=False):
+def kth_smallest(values, k):
+    """The ``k``-th smallest entry of the 1-D tensor ``values`` (1-based, ties counted: the official
+    code's ``torch.kthvalue``), ``-inf`` for ``k < 1`` (no entry is ``<=`` it); ``k <= size``.
+
+    A selection (``NthElement``, linear time), not a sort: sorting every score at every iteration
+    was most of SynFlow's cost. ``NthElement`` has CPU kernels only and no XLA lowering: the XLA
+    loop (the default where a GPU is visible) sorts instead, see :func:`_prune_official`.
+    """
+    kth = tf.raw_ops.NthElement(input=values, n=tf.maximum(k - 1, 0))
+    return tf.where(k < 1, tf.constant(-np.inf, values.dtype), kth)
+
+
+def _prune_official(scores, valid, n_prune, xla=False):
     """The official rule: keep the entries scoring above the ``n_prune``-th smallest of all
     entries (pruned ones score 0 and count); every entry when ``n_prune < 1``.
 
-    ``compact`` (graph mode: dynamic shapes) sorts only the unpruned scores: the pruned ones are
-    0, never above any other, so the k-th smallest of all is 0 while ``n_prune`` does not exceed
-    their number, and the ``(n_prune - pruned)``-th smallest unpruned score after that.
+    That value is selected in linear time (:func:`kth_smallest`); under XLA (``xla=True``), which
+    has no selection kernel, all scores are sorted.
     """
-    if compact:
-        live = tf.boolean_mask(scores, valid)
-        padded = tf.sort(tf.concat([tf.zeros([1], scores.dtype), live], 0))  # padded[j] = j-th smallest live
-        kth = tf.gather(padded, tf.clip_by_value(n_prune - (tf.size(scores) - tf.size(live)), 0, tf.size(live)))
-    else:
+    if xla:
         kth = tf.gather(tf.sort(scores), tf.maximum(n_prune - 1, 0))
+    else:
+        kth = kth_smallest(scores, n_prune)
     return tf.logical_and(valid, tf.logical_or(n_prune < 1, scores > kth))
 
 
@@ -195,18 +204,16 @@ class SynFlowScorer:
     # ----------------------------------------------------------------- graph pieces
 
     def _score(self, masks):
-        for variable, weight, mask in zip(self._variables, self._weights, masks):
-            variable.assign(weight * mask)
+        masked = [weight * mask for weight, mask in zip(self._weights, masks)]
+        for variable, value in zip(self._variables, masked):
+            variable.assign(value)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(self._variables)
             outputs = self._clone(self._inputs, training=False)
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             r = tf.add_n([tf.reduce_sum(tf.cast(o, self.dtype)) for o in outputs])
         grads = tape.gradient(r, self._variables)
-        scores = [
-            tf.zeros_like(w) if g is None else tf.abs(g * w * m)
-            for g, w, m in zip(grads, self._weights, masks)
-        ]
+        scores = [tf.zeros_like(w) if g is None else tf.abs(g * w) for g, w in zip(grads, masked)]
         return r, scores
 
     def _select(self, rule, scores, masks, n_prune):
@@ -223,7 +230,7 @@ class SynFlowScorer:
 
     def _loop(self, counts):
         n = counts.shape[0]
-        official = functools.partial(_prune_official, compact=not self.jit_compile)  # XLA: static shapes
+        official = functools.partial(_prune_official, xla=self.jit_compile)
         middle = _prune_fast if self.selection == "fast" else official
         last = _keep_exact if counts.shape.rank == 2 else official
         masks = [tf.ones(shape, self.dtype) for shape in self.shapes]

@@ -1,0 +1,189 @@
+"""SynFlow's cost: 100 iterations against 100 plain forward+backward passes of the same model.
+
+Models: the digits MLP (Flatten -> 300 -> 100 -> 10), the built-in digits CNN and a CIFAR-style
+ResNet-20 (He et al. 2016: 3 stages x 3 basic blocks, 16/32/64 channels, BatchNorm, 32x32x3
+input). Reference: 100 calls of a traced tf.function computing the gradient of the summed output
+for a batch of one all-ones input (SynFlow's input) w.r.t. the prunable weights, float32. SynFlow:
+a reused :class:`tfprune.scoring.SynFlowScorer` (already traced: "warm"), 100 iterations to 99%
+sparsity, in the CPU default (plain graph, no XLA), float64 (the default) and float32 (whose masks
+are compared with float64's). Every repeat times each in turn (interleaved); the ratio is the
+median of the per-repeat ratios. "cold" adds building the scorer (clone, tracing) to one call.
+Goal: float64 SynFlow at most 1.5x on the digits CNN and on ResNet-20.
+
+    python benchmarks/bench_synflow_cost.py [--repeats 7] [--threads 1] [--no-write]
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from _report import machine, update_section
+
+from tfprune import layers
+from tfprune.backend import keras, tf
+from tfprune.cli.models import default_model
+from tfprune.scoring import _common
+from tfprune.scoring.synflow import SynFlowScorer
+
+SPARSITY = 0.99
+ITERATIONS = 100
+
+
+def digits_mlp():
+    init = keras.initializers.GlorotUniform(seed=0)
+    return keras.Sequential(
+        [keras.Input((8, 8, 1)), keras.layers.Flatten()]
+        + [keras.layers.Dense(u, activation="relu", kernel_initializer=init) for u in (300, 100)]
+        + [keras.layers.Dense(10, kernel_initializer=init)],
+        name="digits_mlp",
+    )
+
+
+def resnet20(input_shape=(32, 32, 3), classes=10):
+    """CIFAR ResNet-20 (He et al. 2016, section 4.2), projection (1x1 conv + BN) shortcuts."""
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+
+    def conv_bn(x, filters, size, strides=1):
+        x = L.Conv2D(filters, size, strides=strides, padding="same", use_bias=False)(x)
+        return L.BatchNormalization()(x)
+
+    inputs = keras.Input(input_shape)
+    x = L.ReLU()(conv_bn(inputs, 16, 3))
+    for stage, filters in enumerate((16, 32, 64)):
+        for block in range(3):
+            strides = 2 if stage > 0 and block == 0 else 1
+            y = conv_bn(L.ReLU()(conv_bn(x, filters, 3, strides)), filters, 3)
+            shortcut = conv_bn(x, filters, 1, strides) if strides != 1 else x
+            x = L.ReLU()(L.Add()([shortcut, y]))
+    outputs = L.Dense(classes)(L.GlobalAveragePooling2D()(x))
+    return keras.Model(inputs, outputs, name="resnet20")
+
+
+def forward_backward(model, dtype="float32"):
+    """100 plain forward+backward passes on one all-ones input (a traced function); float64: on a
+    float64 copy of ``model`` (SynFlow's arithmetic without its masks and selection)."""
+    if dtype != "float32":
+        model = _common.float_clone(model, dtype, lambda layer, name, value: value)
+    weights = [w.variable for w in layers.prunable(model).values()]
+    ones = tf.ones((1,) + tuple(model.input_shape[1:]), dtype)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            total = tf.reduce_sum(model(ones, training=False))
+        return tape.gradient(total, weights)
+
+    def hundred():
+        for _ in range(ITERATIONS):
+            step()
+
+    return hundred
+
+
+def timed(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+def measure(label, model, repeats):
+    passes = forward_backward(model)
+    passes64 = forward_backward(model, "float64")
+    cold = {"pass": timed(passes), "pass64": timed(passes64)}
+    scorers = {}
+    for dtype in ("float64", "float32"):
+        def build_and_score(dtype=dtype):
+            scorers[dtype] = SynFlowScorer(model, dtype=dtype, jit_compile=False)
+            scorers[dtype](SPARSITY, ITERATIONS)
+
+        cold[dtype] = timed(build_and_score)
+    warm = {kind: [] for kind in cold}
+    for _ in range(repeats):
+        warm["pass"].append(timed(passes))
+        warm["pass64"].append(timed(passes64))
+        for dtype, scorer in scorers.items():
+            warm[dtype].append(timed(lambda scorer=scorer: scorer(SPARSITY, ITERATIONS)))
+    masks = {dtype: scorer(SPARSITY, ITERATIONS).masks for dtype, scorer in scorers.items()}
+    differ = sum(int(np.sum(masks["float64"][k] != masks["float32"][k])) for k in masks["float64"])
+    for scorer in scorers.values():
+        scorer.close()
+    row = {"model": label, "weights": sum(int(np.prod(m.shape)) for m in masks["float64"].values()),
+           "differ": differ}
+    for kind in warm:
+        row[f"{kind}_warm"] = statistics.median(warm[kind])
+        row[f"{kind}_cold"] = cold[kind]
+    for kind in ("pass64", *scorers):
+        row[f"{kind}_ratio"] = statistics.median(s / p for s, p in zip(warm[kind], warm["pass"]))
+        row[f"{kind}_best"] = min(warm[kind]) / min(warm["pass"])
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7, help="interleaved timing repeats (median)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="TensorFlow intra-/inter-op threads (0: TensorFlow's default); one keeps the "
+                             "timings stable on a shared machine")
+    parser.add_argument("--no-write", action="store_true", help="print the table only")
+    args = parser.parse_args(argv)
+    if args.threads:
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+    command = "python benchmarks/bench_synflow_cost.py" + "".join(
+        f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
+    load = [os.getloadavg()[0]]
+    rows = []
+    for label, build in (("digits MLP", digits_mlp), ("digits CNN (built-in)", lambda: default_model((8, 8, 1), 10)),
+                         ("ResNet-20 (32x32x3)", resnet20)):
+        rows.append(measure(label, build(), args.repeats))
+        print(rows[-1], flush=True)
+    load.append(os.getloadavg()[0])
+    def ratio(row, kind):
+        return f"{row[kind + '_ratio']:.2f}x / {row[kind + '_best']:.2f}x"
+
+    goal = {r["model"]: r["float64_ratio"] <= 1.5 for r in rows if not r["model"].startswith("digits MLP")}
+    lines = [
+        "## SynFlow cost",
+        "",
+        f"`{command}` on {machine()}, TensorFlow {tf.__version__} CPU; TensorFlow threads: "
+        f"{args.threads or 'default'}; load average {load[0]:.2f} / {load[1]:.2f} at the start / end (a shared "
+        "machine).",
+        "",
+        f"SynFlow, {ITERATIONS} iterations to {SPARSITY:.0%} sparsity with the official selection, in the CPU "
+        "default (plain graph, no XLA), against 100 plain float32 forward+backward passes of the same model "
+        "(gradient of the summed output for a batch of one all-ones input w.r.t. the prunable weights, a traced "
+        f"tf.function called 100 times). Warm: a reused `SynFlowScorer`; {args.repeats} interleaved repeats, "
+        "median time; ratios: the median of the per-repeat ratios / the ratio of the fastest times (the "
+        "least disturbed by other processes). Cold: one call that also builds the scorer (clone, "
+        "tracing). float32 is the `dtype=\"float32\"` option; \"masks differ\" counts its mask entries that "
+        "differ from the float64 default's. \"float64 passes\": the same 100 passes on a float64 copy of the "
+        "model, i.e. SynFlow's arithmetic without its masks and threshold selection: the floor of the float64 "
+        "default.",
+        "",
+        "| model | weights | 100 passes warm (s) | 100 float64 passes: ratio | SynFlow float64 warm (s) | ratio "
+        "| SynFlow float32 warm (s) | ratio | masks differ (float32 vs 64) | 100 passes cold (s) "
+        "| SynFlow float64 cold (s) | SynFlow float32 cold (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['weights']:,} | {r['pass_warm']:.3f} | {ratio(r, 'pass64')} | "
+            f"{r['float64_warm']:.3f} | "
+            f"{ratio(r, 'float64')} | {r['float32_warm']:.3f} | {ratio(r, 'float32')} | {r['differ']} | "
+            f"{r['pass_cold']:.3f} | {r['float64_cold']:.2f} | {r['float32_cold']:.2f} |"
+        )
+    lines += ["", "Goal (float64 SynFlow <= 1.5x of the passes, median ratio): "
+              + "; ".join(f"{m} {'met' if ok else 'NOT met'}" for m, ok in goal.items()) + "."]
+    body = "\n".join(lines)
+    print(body)
+    if not args.no_write:
+        update_section("synflow_cost", body)
+
+
+if __name__ == "__main__":
+    main()
