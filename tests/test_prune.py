@@ -204,7 +204,7 @@ def test_iterative_rounds_and_weight_rewinding():
             step = int(self.model.layers[0].pruning_step.numpy()) + 1
             if step == 4:  # right after round one (step 3): rewound, then masked in the step itself
                 seen["weights"] = self.model.layers[3].layer.kernel.numpy().copy()
-                seen["mask"] = self.model.layers[3].pruning_vars[0][1].numpy().copy()
+                seen["mask"] = prunable(self.model)["hidden/kernel"].mask.numpy().copy()
 
     train(pruned, 8, callbacks=[Record()])
     rewind = pruned._tfprune_rewind_values
