@@ -182,6 +182,9 @@ def test_save_load_resume_continues_schedule(tmp_path, suffix):
     for key, weight in prunable(loaded).items():
         original = prunable(pruned)[key]
         np.testing.assert_array_equal(weight.mask.numpy(), original.mask.numpy())
+        packed = [layer.pruning_vars[w.index][1].numpy() for layer, w in ((weight.layer, weight), (original.layer, original))]
+        assert packed[0].dtype == np.uint8  # the bit-packed mask round-trips in every format
+        np.testing.assert_array_equal(*packed)
         assert int(weight.layer.pruning_step.numpy()) == 8
         assert weight.layer.pruning_schedule.allocation == "lamp"
     np.testing.assert_allclose(loaded.predict(X, verbose=0), pruned.predict(X, verbose=0), atol=1e-6)
