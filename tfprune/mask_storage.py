@@ -42,7 +42,8 @@ def unpack(bits: Any, shape: Any) -> Any:
     """The bool mask of ``shape`` held in the packed ``bits``."""
     count = int(np.prod(shape))
     present = tf.bitwise.bitwise_and(tf.expand_dims(bits, -1), tf.constant(_BIT_VALUES, PACKED_DTYPE))
-    return tf.reshape(tf.reshape(tf.not_equal(present, 0), [-1])[:count], shape)
+    flat = tf.reshape(tf.not_equal(present, 0), [-1])
+    return tf.reshape(flat if count % 8 == 0 else flat[:count], shape)
 
 
 def pack_numpy(mask: np.ndarray) -> np.ndarray:
