@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from tfprune import mask_storage
 from tfprune.backend import PruneLowMagnitude, keras
 from tensorflow_model_optimization.python.core.sparsity.keras import prunable_layer, prune_registry
 
@@ -176,9 +177,11 @@ class PrunableWeight:
 
     @property
     def mask(self) -> Any:
-        """The TF-MOT mask variable of a wrapped, built layer (None otherwise)."""
+        """The 0/1 mask of a wrapped, built layer's weight, shaped and typed as the weight (a
+        tensor: ``.numpy()`` eagerly; None when not wrapped). Read through
+        :func:`tfprune.mask_storage.read`, whatever the wrapper stores (bit-packed or float)."""
         if self.wrapped and self.layer.pruning_vars:
-            return self.layer.pruning_vars[self.index][1]
+            return mask_storage.read(self.layer, self.index)
         return None
 
     def value(self) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from tfprune import layers
+from tfprune import layers, mask_storage
 from tfprune.allocation import budget
 
 
@@ -57,13 +57,13 @@ def apply_masks(model: Any, masks: Mapping[str, Any]) -> None:
         if not weight.wrapped:
             raise ValueError(f"masks[{key!r}]: layer {weight.path!r} is not wrapped for pruning "
                              "(wrap it with tfprune.prune first)")
-        mask_var, variable = weight.mask, weight.variable
-        if mask_var is None:
+        if not weight.layer.pruning_vars:
             raise ValueError(f"masks[{key!r}]: layer {weight.path!r} is not built yet")
-        mask = np.asarray(mask, dtype=mask_var.dtype.as_numpy_dtype)
-        if mask.shape != tuple(mask_var.shape):
-            raise ValueError(f"masks[{key!r}]: shape {mask.shape} does not match the weight's {tuple(mask_var.shape)}")
+        variable = weight.variable
+        mask = np.asarray(mask, dtype=variable.dtype.as_numpy_dtype)
+        if mask.shape != tuple(variable.shape):
+            raise ValueError(f"masks[{key!r}]: shape {mask.shape} does not match the weight's {tuple(variable.shape)}")
         if not np.all((mask == 0) | (mask == 1)):
             raise ValueError(f"masks[{key!r}]: must hold only 0 and 1")
-        mask_var.assign(mask)
+        mask_storage.write(weight.layer, weight.index, mask)
         variable.assign(variable.numpy() * mask)

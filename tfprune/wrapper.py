@@ -1,26 +1,42 @@
-"""tfprune's pruning wrapper: TF-MOT's ``PruneLowMagnitude`` with one target per prunable weight.
+"""tfprune's pruning wrapper: TF-MOT's ``PruneLowMagnitude`` with one target per prunable weight
+and one bit per mask entry.
 
 TF-MOT's wrapper prunes every weight of a layer to the same sparsity. An allocation (LAMP,
 ERK, ...) gives each weight its own, and a layer such as an LSTM (kernel and recurrent kernel)
 or a MultiHeadAttention (four kernels) has several. This subclass runs TF-MOT's own magnitude
-update for each weight with that weight's target from its
-:class:`~tfprune.schedules.LayerSchedule`; everything else -- masks, thresholds, the step
-counter, ``strip_pruning``, saving -- is TF-MOT's. It keeps TF-MOT's class name, so wrapped
-layers keep their usual names (``prune_low_magnitude_<layer>``), and it is registered with
-Keras, so saved models load without custom objects.
+update (Zhu & Gupta 2017) for each weight with that weight's target from its
+:class:`~tfprune.schedules.LayerSchedule`, and stores each mask bit-packed in ``uint8``
+(:mod:`tfprune.mask_storage`: 0.125 bytes per weight where TF-MOT keeps a float32 copy, 4
+bytes). The training step is TF-MOT's: masks are recomputed only at the schedule's pruning
+steps, and every step the weights are set to ``weights * mask`` before the layer runs (the
+optimizer revives pruned weights; masking them again is what keeps TF-MOT's gradients and
+regrowth rule). Under ``tf.distribute`` that masking is local to each replica (the replicas
+hold the same weights and masks), without TF-MOT's cross-replica mean of the masked weights.
+
+The class keeps TF-MOT's name, so wrapped layers keep their usual names
+(``prune_low_magnitude_<layer>``) and ``tfmot.sparsity.keras.strip_pruning`` strips them; it
+is registered with Keras, so saved models load without custom objects. Models saved before
+masks were packed (float masks) load as such and keep float masks.
 """
 
+from tfprune import mask_storage, schedules
 from tfprune.backend import PruneLowMagnitude as _TFMOTWrapper
-from tfprune.backend import keras
-from tfprune import schedules
+from tfprune.backend import keras, tf
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl
 
 
-class _PerWeightPruning(pruning_impl.Pruning):
-    """TF-MOT's ``Pruning`` asking the layer schedule for each weight's own target."""
+class _Pruning(pruning_impl.Pruning):
+    """TF-MOT's ``Pruning`` with packed masks and, for a :class:`~tfprune.schedules.LayerSchedule`,
+    each weight's own target."""
+
+    def __init__(self, *args, packed=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._packed = packed
 
     def _update_mask(self, weights):
         layer_schedule = self._pruning_schedule
+        if not isinstance(layer_schedule, schedules.LayerSchedule):
+            return super()._update_mask(weights)
         index = next(i for i, (w, _, _) in enumerate(self._pruning_vars) if w is weights)
         self._pruning_schedule = layer_schedule.for_weight(index)
         try:
@@ -28,18 +44,49 @@ class _PerWeightPruning(pruning_impl.Pruning):
         finally:
             self._pruning_schedule = layer_schedule
 
+    def _maybe_update_block_mask(self, weights):
+        threshold, mask = super()._maybe_update_block_mask(weights)
+        return threshold, (mask_storage.pack(mask) if self._packed else mask)
+
+    def _masked(self, weight, mask):
+        if not self._packed:
+            return tf.cast(weight * mask, weight.dtype)
+        return tf.where(mask_storage.unpack(mask, weight.shape), weight, tf.constant(0, weight.dtype))
+
+    def _weight_assign_objs(self):
+        """``weight <- weight * mask`` for every pruned weight (per replica under tf.distribute)."""
+        pairs = [(weight, mask) for weight, mask, _ in self._pruning_vars]
+        if not pairs:
+            return []
+        context = tf.distribute.get_replica_context()
+        if context is None or not tf.distribute.has_strategy():
+            return [weight.assign(self._masked(weight, mask)) for weight, mask in pairs]
+        values = [self._masked(weight, mask) for weight, mask in pairs]
+
+        def update(strategy, values):
+            return tf.group([strategy.extended.update(weight, lambda var, value: var.assign(value), args=(value,))
+                             for (weight, _), value in zip(pairs, values)])
+
+        return [context.merge_call(update, args=(values,))]
+
 
 @keras.utils.register_keras_serializable(package="tfprune")
 class PruneLowMagnitude(_TFMOTWrapper):
-    """A TF-MOT pruning wrapper whose weights follow their own targets (see the module docstring).
+    """A TF-MOT pruning wrapper with per-weight targets and bit-packed masks (see the module docstring).
 
     A layer that runs several times per training step (shared weights, or inside a sub-model
     called twice) advances TF-MOT's ``pruning_step`` once per call; its schedule reads
     ``ceil(pruning_step / calls_per_step)``, the training step, so every wrapper of a model
     prunes at the same steps. The pruning callbacks set ``calls_per_step`` from the model's graph.
+
+    ``packed_masks=False`` keeps TF-MOT's float32 masks (models saved before packing load so).
     """
 
     calls_per_step = 1
+
+    def __init__(self, layer, *args, packed_masks: bool = True, **kwargs):
+        super().__init__(layer, *args, **kwargs)
+        self.packed_masks = bool(packed_masks)
 
     def schedule_step(self):
         """The training step the schedule sees (a tensor)."""
@@ -49,7 +96,10 @@ class PruneLowMagnitude(_TFMOTWrapper):
         return (self.pruning_step + calls - 1) // calls
 
     def build(self, input_shape):
-        super().build(input_shape)
+        if self.packed_masks:
+            self._build_packed(input_shape)
+        else:
+            super().build(input_shape)
         if isinstance(self.pruning_schedule, schedules.LayerSchedule):
             count = len(self.pruning_vars)
             if int(self.pruning_schedule.target.shape[0]) != count:
@@ -57,14 +107,54 @@ class PruneLowMagnitude(_TFMOTWrapper):
                     f"layer {self.layer.name!r}: its schedule has {int(self.pruning_schedule.target.shape[0])} "
                     f"targets for {count} prunable weights"
                 )
-            self.pruning_obj = _PerWeightPruning(
-                training_step_fn=self.schedule_step,
-                pruning_vars=self.pruning_vars,
-                pruning_schedule=self.pruning_schedule,
-                block_size=self.block_size,
-                sparsity_m_by_n=self.sparsity_m_by_n,
-                block_pooling_type=self.block_pooling_type,
+        self.pruning_obj = _Pruning(
+            training_step_fn=self.schedule_step,
+            pruning_vars=self.pruning_vars,
+            pruning_schedule=self.pruning_schedule,
+            block_size=self.block_size,
+            sparsity_m_by_n=self.sparsity_m_by_n,
+            block_pooling_type=self.block_pooling_type,
+            packed=self.packed_masks,
+        )
+
+    def _build_packed(self, input_shape):
+        """TF-MOT's ``build`` with a packed ``uint8`` mask per weight (same variables, same order)."""
+        keras.layers.Wrapper.build(self, input_shape)
+        self.prunable_weights = self.layer.get_prunable_weights()
+        pruning_vars = []
+        for weight in self.prunable_weights:
+            mask = self.add_weight(
+                "mask",
+                shape=[mask_storage.packed_size(weight.shape.num_elements())],
+                initializer=keras.initializers.Constant(255),  # all ones (padding bits unused)
+                dtype=mask_storage.PACKED_DTYPE,
+                trainable=False,
+                aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
             )
+            threshold = self.add_weight(
+                "threshold",
+                shape=[],
+                initializer=keras.initializers.get("zeros"),
+                dtype=getattr(weight, "true_dtype", weight.dtype),
+                trainable=False,
+                aggregation=tf.VariableAggregation.MEAN,
+            )
+            pruning_vars.append((weight, mask, threshold))
+        self.pruning_vars = pruning_vars
+        self.pruning_step = self.add_weight(
+            "pruning_step",
+            shape=[],
+            initializer=keras.initializers.Constant(-1),
+            dtype=tf.int64,
+            trainable=False,
+        )
+
+    def get_config(self):
+        return {**super().get_config(), "packed_masks": self.packed_masks}
+
+    @classmethod
+    def from_config(cls, config):
+        return super().from_config({"packed_masks": False, **config})
 
 
 def wrap_layer(layer, schedule):

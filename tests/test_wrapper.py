@@ -1,0 +1,126 @@
+"""The pruning wrapper: bit-packed masks equal to TF-MOT's float masks, step for step; their
+storage size; older float-mask files; per-replica masking under MirroredStrategy."""
+
+import numpy as np
+import pytest
+
+import tfprune
+from tfprune import mask_storage
+from tfprune.allocation import budget
+from tfprune.backend import PruneLowMagnitude as TFMOTWrapper
+from tfprune.backend import keras, tf, tfmot
+from tfprune.layers import prunable
+from tfprune.schedules import Gradual, LayerSchedule
+from tfprune.wrapper import PruneLowMagnitude
+
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(64, 6, 6, 1)).astype("float32")
+Y = RNG.integers(0, 5, 64)
+LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def cnn(wrapper, schedules):
+    """A conv + dense model, each layer in ``wrapper`` with its schedule; deterministic weights."""
+    keras.utils.set_random_seed(1)
+    return keras.Sequential([
+        wrapper(keras.layers.Conv2D(3, 3, input_shape=(6, 6, 1), name="conv"), pruning_schedule=schedules[0]),
+        keras.layers.Flatten(),
+        wrapper(keras.layers.Dense(5, name="out"), pruning_schedule=schedules[1]),
+    ])
+
+
+@pytest.mark.parametrize("shape", [(1,), (13,), (8, 8), (3, 3, 2, 5)])
+def test_pack_round_trips_and_matches_numpy_packbits(shape):
+    mask = RNG.random(shape) < 0.4
+    bits = mask_storage.pack(tf.constant(mask, tf.float32))
+    assert bits.dtype == tf.uint8 and bits.shape == (mask_storage.packed_size(mask.size),)
+    np.testing.assert_array_equal(bits.numpy(), np.packbits(mask.reshape(-1), bitorder="little"))
+    np.testing.assert_array_equal(mask_storage.unpack(bits, shape).numpy(), mask)
+    compiled = tf.function(lambda b: mask_storage.unpack(b, shape), jit_compile=True)
+    np.testing.assert_array_equal(compiled(bits).numpy(), mask)
+
+
+def test_masks_and_weights_equal_tfmot_at_every_step():
+    """Same weights, data order and schedules (tfprune's per-weight one and TF-MOT's own): the
+    packed masks equal TF-MOT's float masks after every step, and so do the weights."""
+
+    def schedules():
+        return (LayerSchedule(Gradual(0.8, end_step=12, begin_step=2, frequency=2), [0.6]),
+                tfmot.sparsity.keras.PolynomialDecay(0.0, 0.7, begin_step=1, end_step=9, frequency=2))
+
+    runs = {}
+    for name, wrapper in (("tfmot", TFMOTWrapper), ("tfprune", PruneLowMagnitude)):
+        model = cnn(wrapper, schedules())
+        model.compile(keras.optimizers.Adam(0.05), LOSS)
+        seen = []
+
+        class Record(keras.callbacks.Callback):
+            def on_train_batch_end(self, batch, logs=None):
+                found = prunable(self.model).values()
+                seen.append([w.mask.numpy().copy() for w in found] + [w.variable.numpy().copy() for w in found])
+
+        model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0,
+                  callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), Record()])
+        runs[name] = (model, seen)
+    tfmot_model, tfmot_seen = runs["tfmot"]
+    model, seen = runs["tfprune"]
+    assert all(v.dtype == tf.uint8 for layer in (model.layers[0], model.layers[2]) for _, v, _ in layer.pruning_vars)
+    assert len(seen) == len(tfmot_seen) == 16
+    for step, (ours, theirs) in enumerate(zip(seen, tfmot_seen), start=1):
+        for a, b in zip(ours, theirs):
+            np.testing.assert_array_equal(a, b, err_msg=f"step {step}")
+    conv_mask, out_mask = seen[-1][:2]
+    assert conv_mask.sum() == round(conv_mask.size * (1 - 0.6))  # the per-weight target, reached
+    assert out_mask.sum() == round(out_mask.size * (1 - 0.7))
+    stripped = tfmot.sparsity.keras.strip_pruning(model)  # TF-MOT's own strip: weights already masked
+    np.testing.assert_array_equal(stripped.layers[0].kernel.numpy() != 0, conv_mask.astype(bool))
+    np.testing.assert_array_equal(stripped.predict(X, verbose=0), tfmot_model.predict(X, verbose=0))
+
+
+def test_mask_storage_is_one_bit_per_weight():
+    pruned = tfprune.prune(cnn(lambda layer, pruning_schedule: layer, (None, None)), 0.5, allocation="uniform")
+    found = prunable(pruned)
+    weights = sum(w.variable.shape.num_elements() for w in found.values())
+    bookkeeping = {id(v): v for w in found.values() for v in w.layer.pruning_vars[w.index][1:]}
+    bookkeeping.update({id(w.layer.pruning_step): w.layer.pruning_step for w in found.values()})
+    sizes = [v.shape.num_elements() * v.dtype.size for v in bookkeeping.values()]
+    # conv: 3*3*1*3 = 27 weights -> 4 bytes; out: 48*5 = 240 -> 30 bytes; a float32 threshold
+    # per weight, an int64 pruning step per layer
+    assert weights == 267
+    assert sorted(sizes) == [4, 4, 4, 8, 8, 30]
+    assert sum(sizes) / weights == pytest.approx(58 / 267)
+    for weight in found.values():
+        assert weight.layer.pruning_vars[weight.index][1].dtype == tf.uint8
+        assert weight.mask.dtype == weight.variable.dtype and weight.mask.shape == weight.variable.shape
+
+
+def test_a_model_saved_with_float_masks_loads_with_float_masks():
+    layer = PruneLowMagnitude(keras.layers.Dense(3, input_shape=(4,), name="d"),
+                              pruning_schedule=LayerSchedule(Gradual(0.5, end_step=4), [0.5]))
+    config = layer.get_config()
+    assert config.pop("packed_masks") is True
+    old = PruneLowMagnitude.from_config(config)  # a config written before masks were packed
+    model = keras.Sequential([keras.Input((4,)), old])
+    assert old.packed_masks is False and old.pruning_vars[0][1].dtype == tf.float32
+    mask = np.array([[1, 0, 1], [0, 0, 1], [1, 1, 1], [0, 1, 0]], np.float32)
+    tfprune.set_masks(model, {"d/kernel": mask})
+    np.testing.assert_array_equal(prunable(model)["d/kernel"].mask.numpy(), mask)
+    np.testing.assert_array_equal(old.pruning_vars[0][1].numpy(), mask)
+
+
+def test_mirrored_replicas_keep_identical_weights_and_masks(mirrored_strategy):
+    with mirrored_strategy.scope():
+        pruned = tfprune.prune(cnn(lambda layer, pruning_schedule: layer, (None, None)), allocation="lamp",
+                               schedule=Gradual(0.75, end_step=8, frequency=4))
+        pruned.compile(keras.optimizers.Adam(0.05), LOSS)
+    pruned.fit(X, Y, batch_size=8, epochs=2, verbose=0, callbacks=tfprune.callbacks(pruned))
+    for weight in prunable(pruned).values():
+        _, mask, _ = weight.layer.pruning_vars[weight.index]
+        for variable in (weight.variable, mask):
+            first, *others = [v.numpy() for v in variable.values]
+            assert len(others) == 1
+            for other in others:
+                np.testing.assert_array_equal(other, first)
+        np.testing.assert_array_equal(weight.variable.numpy() != 0, weight.mask.numpy() != 0)
+    total = tfprune.sparsity_summary(pruned)["total"]
+    assert abs(total["nonzeros"] - budget.survivors(total["params"], 0.75)) <= 2
