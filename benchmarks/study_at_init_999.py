@@ -10,7 +10,8 @@ Two studies, both with ``allocation="global"`` and no collapse guard unless stat
 ``diagnose``  no training. For the benchmark MLP (Flatten -> 300 -> 100 -> classes, 50,200 /
               43,000 weights) and the built-in digits CNN (71,568 weights) at 99.9%: survivors per
               layer, survivors on an input-output path, each layer's share of the total score and
-              its mean score per weight relative to the whole network, connectivity.
+              its mean score per weight relative to the whole network, connectivity; SBP-SI also
+              with ``min_per_layer=1`` and with the ERK and uniform allocations.
 ``wide``      an MLP with 4 hidden layers of 640 units (1.27M weights on digits, 1.26M on
               MNIST-1D; 0.1% leaves about 1,270 weights) pruned at 99.9% and trained: random,
               magnitude, SNIP (Glorot init, no rescale), SNIP + rescale, SNIP + EOC (no rescale),
@@ -120,8 +121,10 @@ def diagnose(args):
                 model = build(seed)
                 shares = {"snip": score_shares(model, splits, seed, False),
                           "snip+eoc": score_shares(model, splits, seed, True)}
-                for label, extra in [(m, {}) for m in ("random", "magnitude", "snip", "sbp-si", "synflow")] + [
-                        ("sbp-si", {"min_per_layer": 1})]:
+                variants = [(m, {}) for m in ("random", "magnitude", "snip", "sbp-si", "synflow")]
+                variants += [("sbp-si", {"min_per_layer": 1}), ("sbp-si", {"allocation": "erk"}),
+                             ("sbp-si", {"allocation": "uniform"})]
+                for label, extra in variants:
                     pruned, info = prune(model, args.sparsity, label, splits, seed, **extra)
                     weights = layers.prunable_weights(pruned)
                     names = layer_names(weights)
@@ -129,7 +132,7 @@ def diagnose(args):
                     dense_chain = all(w.ndim == 2 for w in weights.values())
                     on_path = path_counts(list(weights.values())) if dense_chain else None
                     rows.append(dict(dataset=name, model=model_name, seed=seed,
-                                     method=label + (" min_per_layer=1" if extra else ""),
+                                     method=" ".join([label] + [f"{k}={v}" for k, v in extra.items()]),
                                      layers=names, sizes=[int(w.size) for w in weights.values()], kept=kept,
                                      on_path=on_path, connected=info["report"]["connected"],
                                      shares=shares.get("snip+eoc" if label == "sbp-si" else label)))

@@ -8,7 +8,7 @@ retraining after every round, every allocation recomputed on the surviving weigh
 per-round test accuracy from :class:`tfprune.RoundLog`. Settings (``--settings``):
 
 ``mlp``         MNIST-1D, MLP 40 -> 300 -> 100 -> 10 (43,000 weights): the setting where LAMP was tied.
-``deep-mlp``    MNIST-1D, MLP 40 -> 512 -> 512 -> 16 -> 512 -> 10 (302,592 weights: layers from
+``deep-mlp``    MNIST-1D, MLP 40 -> 512 -> 512 -> 16 -> 512 -> 10 (304,128 weights: layers from
                 5,120 to 262,144 weights, a narrow bottleneck).
 ``vgg1d``       MNIST-1D, VGG-like 1-D CNN: conv3 16,16 | pool | 32,32 | pool | 64,64 | pool | 128,
                 BatchNorm (momentum 0.9, so that its statistics follow a round of retraining)
@@ -18,7 +18,7 @@ per-round test accuracy from :class:`tfprune.RoundLog`. Settings (``--settings``
 
 Defaults (sized for a shared 2-core CPU): batch 128, 10 dense epochs, 1 epoch of retraining per round.
 
-    python benchmarks/study_lamp_setting.py [--settings deep-mlp,vgg1d] [--seeds 3] [--quick]
+    python benchmarks/study_lamp_setting.py [--settings mlp,deep-mlp,vgg1d] [--seeds 3] [--quick]
 """
 
 import argparse
@@ -178,7 +178,7 @@ def plot(records, args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--settings", default="deep-mlp,vgg1d")
+    parser.add_argument("--settings", default="mlp,deep-mlp,vgg1d")
     parser.add_argument("--allocations", default=",".join(ALLOCATIONS))
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0)
