@@ -130,14 +130,18 @@ def report(records, args):
         pruned = [r for r in group if r["allocation"] != "dense"]
         names = list(pruned[0]["layers"])
         seeds = len(dense)
+        rounds = [i for i in (13, 16) if i < len(pruned[0]["rounds"]) - 1] + [len(pruned[0]["rounds"]) - 1]
+        header = [f"{100 * pruned[0]['rounds'][i]['remaining']:.2f}%" for i in rounds]
         lines += [f"**{setting}** ({SETTINGS[setting][0]}; dense {fmt(dense)}%, {seeds} seeds): test accuracy (%) "
-                  f"at {100 * pruned[0]['remaining']:.2f}% remaining, and the remaining fraction of each layer "
-                  "(mean over seeds).", "",
-                  "| allocation | accuracy | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+                  "after the round that leaves the fraction of weights in the header, and the remaining fraction "
+                  "of each layer at the end (mean over seeds).", "",
+                  "| allocation | " + " | ".join(header) + " | " + " | ".join(names) + " |",
+                  "|---|" + "---|" * (len(header) + len(names))]
         for allocation in dict.fromkeys(r["allocation"] for r in pruned):
             runs = [r for r in pruned if r["allocation"] == allocation]
+            accuracy = [fmt([r["rounds"][i]["accuracy"] for r in runs]) for i in rounds]
             cells = [f"{100 * statistics.mean(r['layers'][n] for r in runs):.2f}%" for n in names]
-            lines.append(f"| {allocation} | {fmt([r['accuracy'] for r in runs])} | " + " | ".join(cells) + " |")
+            lines.append(f"| {allocation} | " + " | ".join(accuracy) + " | " + " | ".join(cells) + " |")
         lines.append("")
     text = "\n".join(lines)
     print(text)
