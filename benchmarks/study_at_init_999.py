@@ -12,8 +12,8 @@ Two studies, both with ``allocation="global"`` and no collapse guard unless stat
               layer, survivors on an input-output path, each layer's share of the total score and
               its mean score per weight relative to the whole network, connectivity; SBP-SI also
               with ``min_per_layer=1`` and with the ERK and uniform allocations.
-``wide``      an MLP with 4 hidden layers of 640 units (1.27M weights on digits, 1.26M on
-              MNIST-1D; 0.1% leaves about 1,270 weights) pruned at 99.9% and trained: random,
+``wide``      an MLP with 4 hidden layers of 640 units (1.28M weights on digits, 1.26M on
+              MNIST-1D; 0.1% leaves 1,276 / 1,261 weights) pruned at 99.9% and trained: random,
               magnitude, SNIP (Glorot init, no rescale), SNIP + rescale, SNIP + EOC (no rescale),
               SBP-SI (EOC + SNIP + rescale), SynFlow; layers alive, weights on a path, test
               accuracy after training, mean +- std over seeds.
@@ -245,7 +245,8 @@ def report_wide(records, args):
         for (method,), runs in _group(pruned, ("method",)).items():
             alive = statistics.mean(sum(k > 0 for k in r["kept"]) for r in runs)
             per_layer = ", ".join(
-                f"{statistics.mean(r['kept'][i] for r in runs):.0f} ({statistics.mean(r['on_path'][i] for r in runs):.0f})"
+                f"{statistics.mean(r['kept'][i] for r in runs):.0f} "
+                f"({statistics.mean(r['on_path'][i] for r in runs):.0f})"
                 for i in range(len(first["layers"])))
             connected = sum(bool(r["connected"]) for r in runs)
             lines.append(f"| {method} | {fmt([r['accuracy'] for r in runs])} | {connected}/{len(runs)} | "

@@ -154,6 +154,7 @@ def plot(records, args):
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     settings = list(dict.fromkeys(r["setting"] for r in records))
     fig, axes = plt.subplots(1, len(settings), figsize=(5.2 * len(settings), 4.2), squeeze=False)
@@ -170,6 +171,9 @@ def plot(records, args):
         ax.axhline(100 * statistics.mean(dense), color="black", linestyle="--", label="dense")
         ax.set_xscale("log")
         ax.invert_xaxis()
+        ticks = [t for t in (80, 40, 20, 10, 5, 2.5, 1.44) if t >= min(x) - 1e-9]
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_xlabel("remaining weights (%)")
         ax.set_ylabel("test accuracy (%)")
         ax.set_title(f"{setting}: iterative, 20% per round")
