@@ -275,7 +275,7 @@ def main(argv=None):
         "At 99.9% the MLP keeps 50 / 43 weights: SNIP and SBP-SI put most of them in the output layer (its mean "
         "score per weight is ~5x the network's) and the few left in the hidden layers rarely line up into an "
         "input-output path, which the Edge-of-Chaos draw, the rescaling and `min_per_layer=1` do not change; "
-        "SynFlow's path-based score keeps every survivor on a path. On a 1.28M-weight MLP the EOC draw keeps "
+        "SynFlow's path-based score keeps its survivors on paths. On a 1.28M-weight MLP the EOC draw keeps "
         "every layer non-empty and SBP-SI connected in 2 of 3 runs (SNIP on Glorot: 0 of 3): see "
         "[reproduction_findings.md](reproduction_findings.md).",
         "",
