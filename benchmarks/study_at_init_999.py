@@ -265,10 +265,10 @@ def plot_wide(records, args):
     import matplotlib.pyplot as plt
 
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
-    methods = [m for m in args.methods if any(r["method"] == m for r in records)]
     fig, axes = plt.subplots(2, len(datasets), figsize=(6 * len(datasets), 7.5), squeeze=False)
     for col, name in enumerate(datasets):
         group = [r for r in records if r["dataset"] == name]
+        methods = [m for m in args.methods if any(r["method"] == m for r in group)]
         ax = axes[0][col]
         means, spreads = [], []
         for method in methods:
@@ -282,7 +282,7 @@ def plot_wide(records, args):
         ax.set_xticks(range(len(methods)), methods, rotation=30, ha="right")
         ax.set_ylabel("test accuracy (%)")
         ax.set_ylim(0, 100)
-        ax.set_title(f"{name}: MLP {args.depth}x{args.width}, {100 * args.sparsity:.1f}% pruned at init")
+        ax.set_title(f"{name}: MLP {args.depth}x{args.width}, {100 * args.sparsity:.1f}% pruned at init", fontsize=10)
         ax.legend(fontsize=8)
         ax = axes[1][col]
         pruned = [r for r in group if r["method"] != "dense"]
