@@ -15,6 +15,7 @@ LAYERS = {
     "tfprune._version": 0, "tfprune._validate": 0, "tfprune.registry": 0,
     "tfprune.allocation": 1, "tfprune.backend": 1,
     "tfprune.layers": 2, "tfprune.training_guard": 2, "tfprune.io": 2,
+    "tfprune.strategies": 2, "tfprune.launch": 2,
     "tfprune.schedules": 3, "tfprune.masks": 3, "tfprune.wrapper": 3, "tfprune.summary": 3, "tfprune.data": 3,
     "tfprune.pruning": 4, "tfprune.pruning_callbacks": 4, "tfprune.round_log": 5,
     "tfprune.scoring": 5, "tfprune.score_masks": 5,
