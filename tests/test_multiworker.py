@@ -167,3 +167,25 @@ def test_parameter_server_strategy_is_refused(tmp_path):
     assert ("REFUSED: tf.distribute.get_strategy()=ParameterServerStrategyV2: pruning does not support "
             "ParameterServerStrategy: its workers run training steps asynchronously") in result.stdout
     assert "Use MultiWorkerMirroredStrategy" in result.stdout
+
+
+def test_launch_command_starts_each_worker_with_its_tf_config(tmp_path):
+    from click.testing import CliRunner
+
+    from tfprune.cli.main import main
+
+    script = tmp_path / "echo.py"
+    script.write_text("import json, os, sys\n"
+                      "config = json.loads(os.environ['TF_CONFIG'])\n"
+                      "open(os.path.join(sys.argv[1], str(config['task']['index'])), 'w').write(json.dumps(config))\n")
+    result = CliRunner().invoke(main, ["launch", "--workers", "3", "--", "python", str(script), str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("3 workers finished")
+    configs = [json.loads((tmp_path / str(i)).read_text()) for i in range(3)]
+    assert [c["task"]["index"] for c in configs] == [0, 1, 2]
+    assert len({tuple(c["cluster"]["worker"]) for c in configs}) == 1 and len(configs[0]["cluster"]["worker"]) == 3
+
+    script.write_text("import sys\nsys.exit(4)\n")
+    result = CliRunner().invoke(main, ["launch", "--workers", "2", "python", str(script)])
+    assert result.exit_code == 1
+    assert "workers failed: worker 0 exit code" in result.output and "exit code 4" in result.output
