@@ -36,6 +36,8 @@ import numpy as np
 
 from _report import machine, update_section
 
+from tfprune.io import write_text
+
 import tfprune
 from tfprune.backend import keras, tf, tfmot
 from tfprune.cli.models import default_model
@@ -51,6 +53,7 @@ MOBILENET_ALPHA = 1.0
 warnings.filterwarnings("ignore", category=tfprune.SparsityNotReachedWarning)
 GOALS = {"digits CNN": 1.10, "ResNet-20": 1.05, "MobileNetV2": 1.05}
 MEMORY_GOAL = 0.25  # extra bytes per prunable weight
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 PLOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "benchmarks_scale.png")
 
 
@@ -192,30 +195,50 @@ def child(name, kind, steps):
     print(json.dumps({"rss_peak": (_status_kib("VmHWM") - before) * 1024}))
 
 
+def measure_model(name, steps_scale, repeats, memory_steps, on_gpu):
+    """Rows of the step-time table and of the memory table for one model."""
+    timing, memory = [], []
+    steps = max(4, int(MODELS[name][1] * steps_scale))
+    for jit in (False, True):
+        start = time.perf_counter()
+        times, models = step_times(name, jit, steps, repeats)
+        median = {kind: statistics.median(t) for kind, t in times.items()}
+        weights = prunable_count(models["tf-mot"])
+        for kind in KINDS:
+            timing.append({"model": name, "jit": jit, "kind": kind, "weights": weights, "ms": median[kind] * 1e3,
+                           "vs_dense": median[kind] / median["dense"], "vs_tfmot": median[kind] / median["tf-mot"]})
+        print(f"{name} jit={jit}: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in median.items())
+              + f" ({time.perf_counter() - start:.0f} s)", flush=True)
+    dense_bytes = variable_bytes(models["dense"])
+    peaks = {}
+    for kind in KINDS:
+        if memory_steps:
+            peaks[kind] = gpu_peak_bytes(name, kind, memory_steps) if on_gpu else rss_peak_bytes(name, kind, memory_steps)
+        memory.append({"model": name, "kind": kind, "weights": weights,
+                       "extra_per_weight": (variable_bytes(models[kind]) - dense_bytes) / weights,
+                       "peak": peaks.get(kind), "peak_vs_dense": (peaks[kind] - peaks["dense"]) if peaks else None})
+    return timing, memory
+
+
 def measure(names, steps_scale, repeats, memory_steps, on_gpu):
-    """Rows of the step-time table and the memory table."""
+    """Rows of the step-time table and of the memory table for ``names``."""
     timing, memory = [], []
     for name in names:
-        steps = max(4, int(MODELS[name][1] * steps_scale))
-        for jit in (False, True):
-            start = time.perf_counter()
-            times, models = step_times(name, jit, steps, repeats)
-            median = {kind: statistics.median(t) for kind, t in times.items()}
-            weights = prunable_count(models["tf-mot"])
-            for kind in KINDS:
-                timing.append({"model": name, "jit": jit, "kind": kind, "weights": weights, "ms": median[kind] * 1e3,
-                               "vs_dense": median[kind] / median["dense"], "vs_tfmot": median[kind] / median["tf-mot"]})
-            print(f"{name} jit={jit}: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in median.items())
-                  + f" ({time.perf_counter() - start:.0f} s)", flush=True)
-        dense_bytes = variable_bytes(models["dense"])
-        peaks = {}
-        for kind in KINDS:
-            if memory_steps:
-                peaks[kind] = gpu_peak_bytes(name, kind, memory_steps) if on_gpu else rss_peak_bytes(name, kind, memory_steps)
-            memory.append({"model": name, "kind": kind, "weights": weights,
-                           "extra_per_weight": (variable_bytes(models[kind]) - dense_bytes) / weights,
-                           "peak": peaks.get(kind), "peak_vs_dense": (peaks[kind] - peaks["dense"]) if peaks else None})
+        t, m = measure_model(name, steps_scale, repeats, memory_steps, on_gpu)
+        timing += t
+        memory += m
     return timing, memory
+
+
+def stored_results():
+    """The results of every model measured so far (one file each in benchmarks/results/), in MODELS order."""
+    found = []
+    for name in MODELS:
+        path = os.path.join(RESULTS, f"scale_{name.replace(' ', '_')}.json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                found.append(json.load(f))
+    return found
 
 
 def plot(timing, path):
@@ -270,7 +293,7 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
     lines = [
         "## Step time and memory on real model sizes" + (f" ({device})" if on_gpu else ""),
         "",
-        f"`{command}` on {device}.",
+        f"{command} on {device}.",
         f"Batch {BATCH}, synthetic data, SGD with momentum, {SPARSITY:.0%} target, one pruning event per timed epoch "
         f"(tfprune lamp re-allocates LAMP there), median over interleaved repeats; MobileNetV2 alpha "
         f"{MOBILENET_ALPHA}, 32x32x3. Ratios are against dense (and TF-MOT) measured in the same run.",
@@ -316,18 +339,29 @@ def main():
         parser.error(f"--models {args.models!r}: unknown {unknown}; choose from {list(MODELS)}")
     repeats, scale, memory_steps = (3, 0.5, 6) if args.quick else (args.repeats, 1.0, 12)
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
-    start = time.perf_counter()
-    timing, memory = measure(names, scale, repeats, 0 if args.no_memory else memory_steps, on_gpu)
-    minutes = (time.perf_counter() - start) / 60
     command = "python benchmarks/bench_scale.py" + (" --quick" if args.quick else f" --repeats {args.repeats}")
-    device = (tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0]).get("device_name", "GPU")
-              if on_gpu else f"{machine()} (shared with other work: noisy), {minutes:.1f} min")
-    lines = report(timing, memory, command, device, on_gpu)
-    print("\n".join(lines))
-    if not args.no_write:
+    for name in names:
+        start = time.perf_counter()
+        timing, memory = measure_model(name, scale, repeats, 0 if args.no_memory else memory_steps, on_gpu)
+        device = (tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+                  .get("device_name", "GPU") if on_gpu else machine())
+        result = {"model": name, "command": f"{command} --models '{name}'", "device": device,
+                  "minutes": (time.perf_counter() - start) / 60, "timing": timing, "memory": memory}
+        if args.no_write:
+            print("\n".join(report(timing, memory, f"`{result['command']}`", device, on_gpu)))
+            continue
+        os.makedirs(RESULTS, exist_ok=True)
+        write_text(os.path.join(RESULTS, f"scale_{name.replace(' ', '_')}.json"), json.dumps(result, indent=1))
+        results = stored_results()
+        timing = [row for r in results for row in r["timing"]]
+        memory = [row for r in results for row in r["memory"]]
+        commands = "; ".join(f"`{r['command']}` ({r['minutes']:.1f} min)" for r in results)
+        devices = sorted({r["device"] for r in results})
+        lines = report(timing, memory, commands, ", ".join(devices) + ("" if on_gpu else
+                       "; shared with other work, so noisy"), on_gpu)
+        print("\n".join(lines))
         plot(timing, PLOT)
         update_section("scale", "\n".join(lines + ["", "![step-time overhead vs model size](benchmarks_scale.png)"]))
-
 
 if __name__ == "__main__":
     main()

@@ -98,7 +98,7 @@ def main():
 
     guard_ok = guard is not None
     sparsity_ok = abs(reached - target) <= 1.0 / params
-    lines = bench_scale.report(timing, memory, "python benchmarks/gpu_check.py", f"{device}, {minutes:.1f} min",
+    lines = bench_scale.report(timing, memory, "`python benchmarks/gpu_check.py`", f"{device}, {minutes:.1f} min",
                                on_gpu=not dry)
     lines[0] = f"## GPU check: {device}"
     lines += [

@@ -15,7 +15,7 @@ import pytest
 from tfprune.launch import launch, tf_configs
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TIMEOUT = 180
+TIMEOUT = 600  # a safety limit for a loaded machine; about 30 s of CPU in all
 SPARSITY = 0.8
 
 # Every process trains the same MLP on the same 256 samples, no shuffling, global batch 32
@@ -60,8 +60,11 @@ _SCRIPT = textwrap.dedent(
     record = keras.callbacks.LambdaCallback(
         on_train_batch_end=lambda batch, logs: kept.append([int(w.mask.numpy().sum()) for w in found.values()]))
     pruned.fit(data, epochs=2, verbose=0, callbacks=tfprune.callbacks(pruned) + [record])
-    np.savez(os.path.join(out, name + ".npz"), **{{"mask " + k: w.mask.numpy() for k, w in found.items()}},
-             **{{"weight " + k: w.variable.numpy() for k, w in found.items()}})
+    arrays = {{"mask " + k: w.mask.numpy() for k, w in found.items()}}
+    arrays.update({{"weight " + k: w.variable.numpy() for k, w in found.items()}})
+    if name != "worker1":  # the chief alone strips (and would save), as documented
+        arrays.update({{"stripped " + k: w.value() for k, w in layers.prunable(tfprune.strip(pruned)).items()}})
+    np.savez(os.path.join(out, name + ".npz"), **arrays)
     with open(os.path.join(out, name + ".json"), "w") as f:
         json.dump({{"guard": guard, "kept": kept}}, f)
     """
@@ -109,6 +112,13 @@ def test_workers_hold_the_same_weights_as_one_process(runs):
     for key in (k for k in one if k.startswith("weight ")):
         assert np.array_equal(w0[key], w1[key]), key  # all-reduced: bit-identical on every worker
         np.testing.assert_allclose(w0[key], one[key], rtol=0, atol=1e-5)  # summation order may differ
+
+
+def test_the_chief_alone_strips_to_its_masked_weights(runs):
+    (w0, _), (one, _) = runs["worker0"], runs["single"]
+    for key in ("dense/kernel", "dense_1/kernel"):
+        np.testing.assert_array_equal(w0["stripped " + key], w0["weight " + key] * w0["mask " + key])
+        np.testing.assert_allclose(w0["stripped " + key], one["stripped " + key], rtol=0, atol=1e-5)
 
 
 def test_guard_fires_on_every_worker(runs):

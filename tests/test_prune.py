@@ -149,6 +149,11 @@ def test_mirrored_strategy_reaches_scheduled_sparsity(mirrored_strategy):
     pruned.fit(X, Y, batch_size=16, epochs=2, verbose=0, callbacks=tfprune.callbacks(pruned))
     total = tfprune.sparsity_summary(pruned)["total"]
     assert abs(total["nonzeros"] - budget.survivors(total["params"], 0.75)) <= 3
+    stripped = tfprune.strip(pruned)  # outside the scope: the masks are baked into the mirrored weights
+    assert kept(stripped) == kept(pruned)
+    masked = {k: w.value() for k, w in tfprune.layers.prunable(pruned).items()}
+    for key, weight in tfprune.layers.prunable(stripped).items():
+        np.testing.assert_array_equal(weight.value(), masked[key])
 
 
 @pytest.mark.parametrize("jit", [False, True])

@@ -156,7 +156,8 @@ def strip(model: Any) -> Any:
     layers.check_model(model)
     if not is_pruned(model):
         return copy_model(model)
-    for layer in model.submodules:
-        if isinstance(layer, PruneLowMagnitude) and layer.pruning_vars:
-            layer.pruning_obj.weight_mask_op()
+    with model.distribute_strategy.scope():  # a tf.distribute model: its mirrored weights, on every replica
+        for layer in model.submodules:
+            if isinstance(layer, PruneLowMagnitude) and layer.pruning_vars:
+                layer.pruning_obj.weight_mask_op()
     return copy_model(tfmot.sparsity.keras.strip_pruning(model))
