@@ -17,8 +17,13 @@ targets); (b) the peak memory of a short training run -- process peak RSS, one f
 subprocess per configuration, on CPU; the device's peak (``tf.config.experimental.get_memory_info``)
 on a GPU.
 
-    python benchmarks/bench_scale.py            # about 10 min on 2 idle cores
-    python benchmarks/bench_scale.py --quick    # fewer repeats and steps, about 4 min
+    python benchmarks/bench_scale.py --quick                  # 3 repeats, half the steps
+    python benchmarks/bench_scale.py                          # 5 repeats
+    python benchmarks/bench_scale.py --quick --models ResNet-20   # one model; the others' results are kept
+    python benchmarks/bench_scale.py --render                 # rewrite the section from the stored results
+
+Each model's results are stored in benchmarks/results/scale_<model>.json as soon as it is measured,
+and the section is rendered from all stored models, so models can be measured in separate runs.
 """
 
 from __future__ import annotations
@@ -321,6 +326,26 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
     return lines
 
 
+def render(on_gpu=False):
+    """docs/benchmarks.md's section and the plot, from every model's stored results."""
+    results = stored_results()
+    if not results:
+        raise SystemExit(f"no stored results in {RESULTS}: run the benchmark first")
+    timing = [row for r in results for row in r["timing"]]
+    memory = [row for r in results for row in r["memory"]]
+    commands = "; ".join(f"`{r['command']}` ({r['minutes']:.1f} min)" for r in results)
+    devices = sorted({r["device"] for r in results})
+    lines = report(timing, memory, commands, ", ".join(devices) + ("" if on_gpu else "; shared with other work, so noisy"),
+                   on_gpu)
+    missing = [name for name in MODELS if name not in {r["model"] for r in results}]
+    if missing:
+        lines += [f"- not measured: {', '.join(missing)} (`python benchmarks/bench_scale.py --quick --models "
+                  f"'{','.join(missing)}'` adds {'it' if len(missing) == 1 else 'them'})"]
+    print("\n".join(lines))
+    plot(timing, PLOT)
+    update_section("scale", "\n".join(lines + ["", "![step-time overhead vs model size](benchmarks_scale.png)"]))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -328,10 +353,15 @@ def main():
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of: " + ", ".join(MODELS))
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: rewrite the section and the plot from the stored results")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    if args.render:
+        render()
         return
     names = [n.strip() for n in args.models.split(",")]
     unknown = [n for n in names if n not in MODELS]
@@ -352,16 +382,8 @@ def main():
             continue
         os.makedirs(RESULTS, exist_ok=True)
         write_text(os.path.join(RESULTS, f"scale_{name.replace(' ', '_')}.json"), json.dumps(result, indent=1))
-        results = stored_results()
-        timing = [row for r in results for row in r["timing"]]
-        memory = [row for r in results for row in r["memory"]]
-        commands = "; ".join(f"`{r['command']}` ({r['minutes']:.1f} min)" for r in results)
-        devices = sorted({r["device"] for r in results})
-        lines = report(timing, memory, commands, ", ".join(devices) + ("" if on_gpu else
-                       "; shared with other work, so noisy"), on_gpu)
-        print("\n".join(lines))
-        plot(timing, PLOT)
-        update_section("scale", "\n".join(lines + ["", "![step-time overhead vs model size](benchmarks_scale.png)"]))
+        render(on_gpu)
+
 
 if __name__ == "__main__":
     main()
