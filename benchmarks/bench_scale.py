@@ -333,10 +333,16 @@ def render(on_gpu=False):
         raise SystemExit(f"no stored results in {RESULTS}: run the benchmark first")
     timing = [row for r in results for row in r["timing"]]
     memory = [row for r in results for row in r["memory"]]
-    commands = "; ".join(f"`{r['command']}` ({r['minutes']:.1f} min)" for r in results)
+    commands = "; ".join(f"`{r['command']}` ({r['minutes']:.1f} min" + (f", load average {r['load'][0]} / "
+                         f"{r['load'][1]} at start / end" if "load" in r else "") + ")" for r in results)
     devices = sorted({r["device"] for r in results})
     lines = report(timing, memory, commands, ", ".join(devices) + ("" if on_gpu else "; shared with other work, so noisy"),
                    on_gpu)
+    busy = [r["model"] for r in results if "load" not in r or max(r["load"]) > (os.cpu_count() or 1)]
+    if busy and not on_gpu:
+        lines += [f"- caution ({', '.join(busy)}): measured while other work loaded the machine beyond its cores "
+                  "(or with no load recorded); step times then vary between repeats by more than the goals' 5-10% "
+                  "margins, so these verdicts are not conclusive: rerun on an idle machine"]
     missing = [name for name in MODELS if name not in {r["model"] for r in results}]
     if missing:
         lines += [f"- not measured: {', '.join(missing)} (`python benchmarks/bench_scale.py --quick --models "
@@ -371,12 +377,13 @@ def main():
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
     command = "python benchmarks/bench_scale.py" + (" --quick" if args.quick else f" --repeats {args.repeats}")
     for name in names:
-        start = time.perf_counter()
+        start, load = time.perf_counter(), os.getloadavg()[0]
         timing, memory = measure_model(name, scale, repeats, 0 if args.no_memory else memory_steps, on_gpu)
         device = (tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
                   .get("device_name", "GPU") if on_gpu else machine())
         result = {"model": name, "command": f"{command} --models '{name}'", "device": device,
-                  "minutes": (time.perf_counter() - start) / 60, "timing": timing, "memory": memory}
+                  "minutes": (time.perf_counter() - start) / 60,
+                  "load": [round(load, 1), round(os.getloadavg()[0], 1)], "timing": timing, "memory": memory}
         if args.no_write:
             print("\n".join(report(timing, memory, f"`{result['command']}`", device, on_gpu)))
             continue
