@@ -341,7 +341,7 @@ def render(on_gpu=False):
     busy = [r["model"] for r in results if "load" not in r or max(r["load"]) > (os.cpu_count() or 1)]
     if busy and not on_gpu:
         lines += [f"- caution ({', '.join(busy)}): measured while other work loaded the machine beyond its cores "
-                  "(or with no load recorded); step times then vary between repeats by more than the goals' 5-10% "
+                  "(or with no load recorded); step times then vary by more than the goals' 5-10% "
                   "margins, so these verdicts are not conclusive: rerun on an idle machine"]
     missing = [name for name in MODELS if name not in {r["model"] for r in results}]
     if missing:
