@@ -16,6 +16,8 @@ docs: install
 
 benchmarks: install
 	$(PYTHON) benchmarks/bench_training_step.py
+	$(PYTHON) benchmarks/bench_scale.py
+	$(PYTHON) benchmarks/gpu_check.py
 	$(PYTHON) benchmarks/bench_lamp_allocation.py
 	$(PYTHON) benchmarks/bench_export.py
 	$(PYTHON) benchmarks/bench_at_init.py

@@ -16,6 +16,7 @@ LAYERS = {
     "tfprune.allocation": 1, "tfprune.backend": 1,
     "tfprune.layers": 2, "tfprune.mask_storage": 2, "tfprune.training_guard": 2, "tfprune.io": 2,
     "tfprune.schedules": 3, "tfprune.masks": 3, "tfprune.keras3": 3, "tfprune.wrapper": 3, "tfprune.summary": 3, "tfprune.data": 3,
+    "tfprune.strategies": 2, "tfprune.launch": 2,
     "tfprune.pruning": 4, "tfprune.pruning_callbacks": 4, "tfprune.round_log": 5,
     "tfprune.scoring": 5, "tfprune.score_masks": 5,
     "tfprune.collapse": 6, "tfprune.saving": 6,

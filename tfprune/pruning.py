@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from tfprune import allocation as allocations
-from tfprune import layers, masks, training_guard
+from tfprune import layers, masks, strategies, training_guard
 from tfprune._validate import check_sparsity
-from tfprune.backend import PruneLowMagnitude, keras, tfmot
+from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
 from tfprune.schedules import LayerSchedule, OneShot, Schedule
 from tfprune.wrapper import wrap_layer
 
@@ -125,6 +125,7 @@ def prune(model: Any, sparsity: float | None = None, allocation: str | Callable 
         small = tfprune.strip(pruned)
     """
     _check_unwrapped(model)
+    strategies.check_strategy(tf.distribute.get_strategy(), "tf.distribute.get_strategy()")
     schedule = _resolve_schedule(sparsity, schedule)
     method = allocations.entry(allocation)
     model = copy_model(model)

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tfprune import allocation as allocations
-from tfprune import layers, training_guard
+from tfprune import layers, strategies, training_guard
 from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
 from tfprune.schedules import LayerSchedule
 
@@ -219,6 +219,7 @@ def callbacks(model: Any, log_dir: str | None = None, allocation: str | Callable
     schedules = _layer_schedules(model)
     if not schedules:
         raise ValueError("model: has no tfprune pruning wrappers; wrap it with tfprune.prune(model, ...) first")
+    strategies.check_strategy(model.distribute_strategy, "model.distribute_strategy")
     first = next(iter(schedules.values()))
     bundle = [tfmot.sparsity.keras.UpdatePruningStep()]
     adaptive = first.adaptive and first.schedule.pruning_steps()

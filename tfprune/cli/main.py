@@ -32,6 +32,8 @@ COMMANDS = {
                      "Pre-training budget study (Wolfe et al.) for greedy selection."),
     "regimes": ("tfprune.cli.regimes", "regimes_command",
                 "Sweep a training temperature x pruning density; label the three regimes and advise."),
+    "launch": ("tfprune.cli.launch", "launch_command",
+               "Run a training script as N local MultiWorkerMirroredStrategy workers (TF_CONFIG set)."),
 }
 
 

@@ -1,0 +1,396 @@
+"""Training step time and memory on real model sizes: dense vs plain TF-MOT vs tfprune.
+
+Models: the built-in digits CNN (8x8x1), a CIFAR-style ResNet-20 (He et al. 2016: 3 stages x 3
+basic blocks, 16/32/64 channels, 1x1 projection shortcuts) and ``tf_keras.applications.MobileNetV2``
+(``weights=None``, alpha 1.0, 32x32x3), on synthetic data of the model's input shape, batch 64.
+Configurations: dense; TF-MOT ``prune_low_magnitude`` + ``PolynomialDecay``; tfprune uniform and
+tfprune LAMP with reallocation before every pruning step, both on a ``Gradual`` schedule with the
+same timing as TF-MOT's (90% target, one pruning event per timed epoch). Graph mode and
+``jit_compile=True``.
+
+Step time: every configuration of a model is built and warmed up once (tracing, XLA
+compilation), then the configurations take turns, one timed epoch each, for ``--repeats``
+rounds; an epoch's time is measured inside ``fit`` (epoch callbacks: ``fit``'s own set-up is
+excluded) and the median per step is reported. Memory: (a) the exact bytes of the model's
+variables beyond the dense model's, per prunable weight (masks, thresholds, step counters,
+targets); (b) the peak memory of a short training run -- process peak RSS, one fresh
+subprocess per configuration, on CPU; the device's peak (``tf.config.experimental.get_memory_info``)
+on a GPU.
+
+    python benchmarks/bench_scale.py --quick                  # 3 repeats, half the steps
+    python benchmarks/bench_scale.py                          # 5 repeats
+    python benchmarks/bench_scale.py --quick --models ResNet-20   # one model; the others' results are kept
+    python benchmarks/bench_scale.py --render                 # rewrite the section from the stored results
+
+Each model's results are stored in benchmarks/results/scale_<model>.json as soon as it is measured,
+and the section is rendered from all stored models, so models can be measured in separate runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from _report import machine, update_section
+
+from tfprune.io import write_text
+
+import tfprune
+from tfprune.backend import keras, tf, tfmot
+from tfprune.cli.models import default_model
+from tfprune.schedules import Gradual
+
+SPARSITY = 0.9
+BATCH = 64
+KINDS = ["dense", "tf-mot", "tfprune uniform", "tfprune lamp"]
+#: model -> (input shape, timed steps per epoch at full length)
+MODELS = {"digits CNN": ((8, 8, 1), 200), "ResNet-20": ((32, 32, 3), 30), "MobileNetV2": ((32, 32, 3), 12)}
+MOBILENET_ALPHA = 1.0
+# the schedule spans every timed epoch on purpose: each fit call ends before its last event
+warnings.filterwarnings("ignore", category=tfprune.SparsityNotReachedWarning)
+GOALS = {"digits CNN": 1.10, "ResNet-20": 1.05, "MobileNetV2": 1.05}
+MEMORY_GOAL = 0.25  # extra bytes per prunable weight
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+PLOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "benchmarks_scale.png")
+
+
+def resnet20(input_shape=(32, 32, 3), num_classes=10):
+    """CIFAR-style ResNet-20 (He et al. 2016, section 4.2), projection shortcuts where the shape changes."""
+    init = keras.initializers.HeNormal(seed=0)
+
+    def conv(x, filters, size=3, strides=1):
+        return keras.layers.Conv2D(filters, size, strides, padding="same", use_bias=False, kernel_initializer=init)(x)
+
+    inputs = keras.Input(input_shape)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(conv(inputs, 16)))
+    for stage, filters in enumerate((16, 32, 64)):
+        for block in range(3):
+            strides = 2 if stage > 0 and block == 0 else 1
+            y = keras.layers.ReLU()(keras.layers.BatchNormalization()(conv(x, filters, strides=strides)))
+            y = keras.layers.BatchNormalization()(conv(y, filters))
+            if strides != 1 or x.shape[-1] != filters:
+                x = keras.layers.BatchNormalization()(conv(x, filters, 1, strides))
+            x = keras.layers.ReLU()(keras.layers.Add()([x, y]))
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=0))(x)
+    return keras.Model(inputs, outputs, name="resnet20")
+
+
+def dense_model(name):
+    shape = MODELS[name][0]
+    if name == "digits CNN":
+        return default_model(shape, 10)
+    if name == "ResNet-20":
+        return resnet20(shape)
+    keras.utils.set_random_seed(0)
+    return keras.applications.MobileNetV2(input_shape=shape, alpha=MOBILENET_ALPHA, weights=None, classes=10,
+                                          classifier_activation=None)
+
+
+def build(name, kind, total_steps, frequency):
+    """(compiled-ready model, callbacks factory) of one configuration."""
+    model = dense_model(name)
+    if kind == "dense":
+        return model, lambda m: []
+    if kind == "tf-mot":
+        schedule = tfmot.sparsity.keras.PolynomialDecay(0.0, SPARSITY, begin_step=1, end_step=total_steps,
+                                                        frequency=frequency)
+        pruned = tfmot.sparsity.keras.prune_low_magnitude(model, pruning_schedule=schedule)
+        return pruned, lambda m: [tfmot.sparsity.keras.UpdatePruningStep()]
+    schedule = Gradual(SPARSITY, end_step=total_steps, frequency=frequency)
+    return tfprune.prune(model, allocation=kind.split(" ")[1], schedule=schedule), tfprune.callbacks
+
+
+def compile_model(model, jit):
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit)
+    return model
+
+
+def synthetic(name, steps):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((steps * BATCH, *MODELS[name][0])).astype(np.float32)
+    return x, rng.integers(0, 10, steps * BATCH).astype(np.int32)
+
+
+def prunable_count(model):
+    return sum(w.variable.shape.num_elements() for w in tfprune.layers.prunable(model).values())
+
+
+def variable_bytes(model):
+    unique = {id(v): v for v in model.variables}
+    return sum(v.shape.num_elements() * v.dtype.size for v in unique.values())
+
+
+class EpochTimes(keras.callbacks.Callback):
+    """Wall time of each epoch, measured inside ``fit``."""
+
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.times.append(time.perf_counter() - self._start)
+
+
+def step_times(name, jit, steps, repeats, kinds=KINDS):
+    """{kind: [seconds per step of each repeat]}, configurations interleaved; and the models."""
+    warmup = max(2, steps // 4)
+    total = warmup + repeats * steps
+    x, y = synthetic(name, steps)
+    models = {}
+    for kind in kinds:
+        model, make_callbacks = build(name, kind, total, steps)
+        compile_model(model, jit)
+        model.fit(x[:warmup * BATCH], y[:warmup * BATCH], batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
+                  callbacks=make_callbacks(model))  # trace, compile, warm up
+        models[kind] = (model, make_callbacks)
+    times = {kind: [] for kind in kinds}
+    for _ in range(repeats):
+        for kind, (model, make_callbacks) in models.items():
+            timer = EpochTimes()
+            model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
+                      callbacks=make_callbacks(model) + [timer])
+            times[kind].append(timer.times[0] / steps)
+    return times, {kind: model for kind, (model, _) in models.items()}
+
+
+def gpu_peak_bytes(name, kind, steps):
+    """Peak device memory of building and training ``steps`` steps of one configuration (GPU only)."""
+    tf.config.experimental.reset_memory_stats("GPU:0")
+    model, make_callbacks = build(name, kind, steps, max(1, steps // 2))
+    compile_model(model, False)
+    x, y = synthetic(name, steps)
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False, callbacks=make_callbacks(model))
+    return tf.config.experimental.get_memory_info("GPU:0")["peak"]
+
+
+def rss_peak_bytes(name, kind, steps):
+    """Peak RSS of a fresh process that builds and trains ``steps`` steps of one configuration."""
+    command = [sys.executable, os.path.abspath(__file__), "--child", name, kind, str(steps)]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])["rss_peak"]
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def child(name, kind, steps):
+    """Peak RSS growth of building and training one configuration, over the process before it."""
+    x, y = synthetic(name, steps)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets the peak (VmHWM) to the current RSS (Linux)
+    before = _status_kib("VmRSS")
+    model, make_callbacks = build(name, kind, steps, max(1, steps // 2))
+    compile_model(model, False)
+    model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False, callbacks=make_callbacks(model))
+    print(json.dumps({"rss_peak": (_status_kib("VmHWM") - before) * 1024}))
+
+
+def measure_model(name, steps_scale, repeats, memory_steps, on_gpu):
+    """Rows of the step-time table and of the memory table for one model."""
+    timing, memory = [], []
+    steps = max(4, int(MODELS[name][1] * steps_scale))
+    for jit in (False, True):
+        start = time.perf_counter()
+        times, models = step_times(name, jit, steps, repeats)
+        median = {kind: statistics.median(t) for kind, t in times.items()}
+        weights = prunable_count(models["tf-mot"])
+        for kind in KINDS:
+            timing.append({"model": name, "jit": jit, "kind": kind, "weights": weights, "ms": median[kind] * 1e3,
+                           "vs_dense": median[kind] / median["dense"], "vs_tfmot": median[kind] / median["tf-mot"]})
+        print(f"{name} jit={jit}: " + ", ".join(f"{k} {v * 1e3:.2f} ms" for k, v in median.items())
+              + f" ({time.perf_counter() - start:.0f} s)", flush=True)
+    dense_bytes = variable_bytes(models["dense"])
+    peaks = {}
+    for kind in KINDS:
+        if memory_steps:
+            peaks[kind] = gpu_peak_bytes(name, kind, memory_steps) if on_gpu else rss_peak_bytes(name, kind, memory_steps)
+        memory.append({"model": name, "kind": kind, "weights": weights,
+                       "extra_per_weight": (variable_bytes(models[kind]) - dense_bytes) / weights,
+                       "peak": peaks.get(kind), "peak_vs_dense": (peaks[kind] - peaks["dense"]) if peaks else None})
+    return timing, memory
+
+
+def measure(names, steps_scale, repeats, memory_steps, on_gpu):
+    """Rows of the step-time table and of the memory table for ``names``."""
+    timing, memory = [], []
+    for name in names:
+        t, m = measure_model(name, steps_scale, repeats, memory_steps, on_gpu)
+        timing += t
+        memory += m
+    return timing, memory
+
+
+def stored_results():
+    """The results of every model measured so far (one file each in benchmarks/results/), in MODELS order."""
+    found = []
+    for name in MODELS:
+        path = os.path.join(RESULTS, f"scale_{name.replace(' ', '_')}.json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                found.append(json.load(f))
+    return found
+
+
+def plot(timing, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for ax, jit in zip(axes, (False, True)):
+        for kind, marker in zip(KINDS[1:], "osD"):
+            rows = sorted((r for r in timing if r["jit"] == jit and r["kind"] == kind), key=lambda r: r["weights"])
+            ax.plot([r["weights"] for r in rows], [r["vs_dense"] for r in rows], marker=marker, label=kind)
+            for r in rows:
+                if kind == "tfprune lamp":
+                    ax.annotate(r["model"], (r["weights"], r["vs_dense"]), fontsize=8, textcoords="offset points",
+                                xytext=(4, 4))
+        ax.axhline(1.0, color="grey", lw=0.8)
+        ax.axhline(1.05, color="grey", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_xlabel("prunable weights")
+        ax.set_title("jit_compile=True (XLA)" if jit else "graph mode")
+    axes[0].set_ylabel("step time / dense step time")
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def goal_lines(timing, memory):
+    lines = []
+    for name in dict.fromkeys(r["model"] for r in timing):
+        for jit in (False, True):
+            rows = {r["kind"]: r for r in timing if r["model"] == name and r["jit"] == jit}
+            worst = max(rows["tfprune uniform"]["vs_dense"], rows["tfprune lamp"]["vs_dense"])
+            mode = "XLA" if jit else "graph"
+            met = "met" if worst <= GOALS[name] else "**not met**"
+            vs = max(rows["tfprune uniform"]["vs_tfmot"], rows["tfprune lamp"]["vs_tfmot"])
+            met_tfmot = "met" if vs <= 1.0 else "**not met**"
+            lines.append(f"- {name}, {mode}: tfprune / dense <= {GOALS[name]:.2f}: {met} (worst {worst:.3f}x); "
+                         f"tfprune <= TF-MOT: {met_tfmot} (worst {vs:.3f}x)")
+    worst = max(r["extra_per_weight"] for r in memory if r["kind"].startswith("tfprune"))
+    met = "met" if worst <= MEMORY_GOAL else "**not met**"
+    lines.append(f"- extra memory <= {MEMORY_GOAL} B per prunable weight: {met} (tfprune worst {worst:.2f} B; "
+                 f"TF-MOT {max(r['extra_per_weight'] for r in memory if r['kind'] == 'tf-mot'):.2f} B)")
+    return lines
+
+
+def report(timing, memory, command, device, on_gpu, section="scale"):
+    mb = 1024 * 1024
+    peak_name = "device peak (MiB)" if on_gpu else "peak RSS growth (MiB)"
+    lines = [
+        "## Step time and memory on real model sizes" + (f" ({device})" if on_gpu else ""),
+        "",
+        f"{command} on {device}.",
+        f"Batch {BATCH}, synthetic data, SGD with momentum, {SPARSITY:.0%} target, one pruning event per timed epoch "
+        f"(tfprune lamp re-allocates LAMP there), median over interleaved repeats; MobileNetV2 alpha "
+        f"{MOBILENET_ALPHA}, 32x32x3. Ratios are against dense (and TF-MOT) measured in the same run.",
+        "",
+        "| model | prunable weights | jit_compile | configuration | ms / step | vs dense | vs TF-MOT |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [f"| {r['model']} | {r['weights']:,} | {r['jit']} | {r['kind']} | {r['ms']:.2f} | {r['vs_dense']:.3f}x | "
+              f"{r['vs_tfmot']:.3f}x |" for r in timing]
+    lines += [
+        "",
+        "Memory: bytes of the model's variables beyond the dense model's, per prunable weight (exact), and the "
+        f"{peak_name} of a short training run in graph mode" + ("" if on_gpu else " (one fresh process per "
+        "configuration, TensorFlow imported and the data made; the peak resident memory of building, compiling and "
+        "training, above the process before; a few MiB of noise)") + ".",
+        "",
+        f"| model | configuration | extra bytes / prunable weight | {peak_name} | peak - dense (MiB) |",
+        "|---|---|---|---|---|",
+    ]
+    for r in memory:
+        peak = "-" if r["peak"] is None else f"{r['peak'] / mb:.0f}"
+        delta = "-" if r["peak_vs_dense"] is None else f"{r['peak_vs_dense'] / mb:+.1f}"
+        lines.append(f"| {r['model']} | {r['kind']} | {r['extra_per_weight']:.3f} | {peak} | {delta} |")
+    lines += ["", "Goals:", ""] + goal_lines(timing, memory)
+    return lines
+
+
+def render(on_gpu=False):
+    """docs/benchmarks.md's section and the plot, from every model's stored results."""
+    results = stored_results()
+    if not results:
+        raise SystemExit(f"no stored results in {RESULTS}: run the benchmark first")
+    timing = [row for r in results for row in r["timing"]]
+    memory = [row for r in results for row in r["memory"]]
+    commands = "; ".join(f"`{r['command']}` ({r['minutes']:.1f} min" + (f", load average {r['load'][0]} / "
+                         f"{r['load'][1]} at start / end" if "load" in r else "") + ")" for r in results)
+    devices = sorted({r["device"] for r in results})
+    lines = report(timing, memory, commands, ", ".join(devices) + ("" if on_gpu else "; shared with other work, so noisy"),
+                   on_gpu)
+    busy = [r["model"] for r in results if "load" not in r or max(r["load"]) > (os.cpu_count() or 1)]
+    if busy and not on_gpu:
+        lines += [f"- caution ({', '.join(busy)}): measured while other work loaded the machine beyond its cores "
+                  "(or with no load recorded); step times then vary by more than the goals' 5-10% "
+                  "margins, so these verdicts are not conclusive: rerun on an idle machine"]
+    missing = [name for name in MODELS if name not in {r["model"] for r in results}]
+    if missing:
+        lines += [f"- not measured: {', '.join(missing)} (`python benchmarks/bench_scale.py --quick --models "
+                  f"'{','.join(missing)}'` adds {'it' if len(missing) == 1 else 'them'})"]
+    print("\n".join(lines))
+    plot(timing, PLOT)
+    update_section("scale", "\n".join(lines + ["", "![step-time overhead vs model size](benchmarks_scale.png)"]))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="3 repeats, half the steps, 6 memory steps")
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of: " + ", ".join(MODELS))
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
+    parser.add_argument("--render", action="store_true",
+                        help="measure nothing: rewrite the section and the plot from the stored results")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    if args.render:
+        render()
+        return
+    names = [n.strip() for n in args.models.split(",")]
+    unknown = [n for n in names if n not in MODELS]
+    if unknown:
+        parser.error(f"--models {args.models!r}: unknown {unknown}; choose from {list(MODELS)}")
+    repeats, scale, memory_steps = (3, 0.5, 6) if args.quick else (args.repeats, 1.0, 12)
+    on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    command = "python benchmarks/bench_scale.py" + (" --quick" if args.quick else f" --repeats {args.repeats}")
+    for name in names:
+        start, load = time.perf_counter(), os.getloadavg()[0]
+        timing, memory = measure_model(name, scale, repeats, 0 if args.no_memory else memory_steps, on_gpu)
+        device = (tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+                  .get("device_name", "GPU") if on_gpu else machine())
+        result = {"model": name, "command": f"{command} --models '{name}'", "device": device,
+                  "minutes": (time.perf_counter() - start) / 60,
+                  "load": [round(load, 1), round(os.getloadavg()[0], 1)], "timing": timing, "memory": memory}
+        if args.no_write:
+            print("\n".join(report(timing, memory, f"`{result['command']}`", device, on_gpu)))
+            continue
+        os.makedirs(RESULTS, exist_ok=True)
+        write_text(os.path.join(RESULTS, f"scale_{name.replace(' ', '_')}.json"), json.dumps(result, indent=1))
+        render(on_gpu)
+
+
+if __name__ == "__main__":
+    main()
