@@ -39,6 +39,7 @@ import warnings
 
 import numpy as np
 
+from _models import resnet20
 from _report import machine, update_section
 
 from tfprune.io import write_text
@@ -60,28 +61,6 @@ GOALS = {"digits CNN": 1.10, "ResNet-20": 1.05, "MobileNetV2": 1.05}
 MEMORY_GOAL = 0.25  # extra bytes per prunable weight
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 PLOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "benchmarks_scale.png")
-
-
-def resnet20(input_shape=(32, 32, 3), num_classes=10):
-    """CIFAR-style ResNet-20 (He et al. 2016, section 4.2), projection shortcuts where the shape changes."""
-    init = keras.initializers.HeNormal(seed=0)
-
-    def conv(x, filters, size=3, strides=1):
-        return keras.layers.Conv2D(filters, size, strides, padding="same", use_bias=False, kernel_initializer=init)(x)
-
-    inputs = keras.Input(input_shape)
-    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(conv(inputs, 16)))
-    for stage, filters in enumerate((16, 32, 64)):
-        for block in range(3):
-            strides = 2 if stage > 0 and block == 0 else 1
-            y = keras.layers.ReLU()(keras.layers.BatchNormalization()(conv(x, filters, strides=strides)))
-            y = keras.layers.BatchNormalization()(conv(y, filters))
-            if strides != 1 or x.shape[-1] != filters:
-                x = keras.layers.BatchNormalization()(conv(x, filters, 1, strides))
-            x = keras.layers.ReLU()(keras.layers.Add()([x, y]))
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(num_classes, kernel_initializer=keras.initializers.GlorotUniform(seed=0))(x)
-    return keras.Model(inputs, outputs, name="resnet20")
 
 
 def dense_model(name):

@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from _models import resnet20
 from _report import machine, update_section
 
 from tfprune import layers
@@ -41,27 +42,6 @@ def digits_mlp():
         + [keras.layers.Dense(10, kernel_initializer=init)],
         name="digits_mlp",
     )
-
-
-def resnet20(input_shape=(32, 32, 3), classes=10):
-    """CIFAR ResNet-20 (He et al. 2016, section 4.2), projection (1x1 conv + BN) shortcuts."""
-    keras.utils.set_random_seed(0)
-    L = keras.layers
-
-    def conv_bn(x, filters, size, strides=1):
-        x = L.Conv2D(filters, size, strides=strides, padding="same", use_bias=False)(x)
-        return L.BatchNormalization()(x)
-
-    inputs = keras.Input(input_shape)
-    x = L.ReLU()(conv_bn(inputs, 16, 3))
-    for stage, filters in enumerate((16, 32, 64)):
-        for block in range(3):
-            strides = 2 if stage > 0 and block == 0 else 1
-            y = conv_bn(L.ReLU()(conv_bn(x, filters, 3, strides)), filters, 3)
-            shortcut = conv_bn(x, filters, 1, strides) if strides != 1 else x
-            x = L.ReLU()(L.Add()([shortcut, y]))
-    outputs = L.Dense(classes)(L.GlobalAveragePooling2D()(x))
-    return keras.Model(inputs, outputs, name="resnet20")
 
 
 def forward_backward(model, dtype="float32"):
