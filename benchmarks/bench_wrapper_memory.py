@@ -62,7 +62,7 @@ def main():
         f"`python benchmarks/bench_wrapper_memory.py` on {machine()}.",
         "Bytes of the variables the pruning wrappers add beyond the weights (masks, thresholds, pruning "
         "step, tfprune's per-weight targets) per prunable weight. tfprune stores each mask bit-packed in "
-        "`uint8` (one bit per weight); TF-MOT stores a float32 copy. Transient tensors of the training step "
+        "`int64` words (one bit per weight); TF-MOT stores a float32 copy. Transient tensors of the training step "
         f"are not counted. Goal: tfprune <= {GOAL} bytes per prunable weight.",
         "",
         "| model | prunable weights (tfprune / TF-MOT) | TF-MOT (B / weight) | tfprune (B / weight) | TF-MOT / tfprune | goal |",

@@ -33,8 +33,13 @@ def cnn(wrapper, schedules):
 def test_pack_round_trips_and_matches_numpy_packbits(shape):
     mask = RNG.random(shape) < 0.4
     bits = mask_storage.pack(tf.constant(mask, tf.float32))
-    assert bits.dtype == tf.uint8 and bits.shape == (mask_storage.packed_size(mask.size),)
-    np.testing.assert_array_equal(bits.numpy(), np.packbits(mask.reshape(-1), bitorder="little"))
+    assert bits.dtype == tf.int64 and bits.shape == (mask_storage.packed_size(mask.size),)
+    # bit j of word i is element 64 i + j: the words' little-endian bytes are NumPy's packbits
+    as_bytes = bits.numpy().astype("<i8").view(np.uint8)
+    expected = np.packbits(mask.reshape(-1), bitorder="little")
+    np.testing.assert_array_equal(as_bytes[: expected.size], expected)
+    assert not as_bytes[expected.size:].any()
+    np.testing.assert_array_equal(mask_storage.pack_numpy(mask), bits.numpy())
     np.testing.assert_array_equal(mask_storage.unpack(bits, shape).numpy(), mask)
     compiled = tf.function(lambda b: mask_storage.unpack(b, shape), jit_compile=True)
     np.testing.assert_array_equal(compiled(bits).numpy(), mask)
@@ -64,7 +69,7 @@ def test_masks_and_weights_equal_tfmot_at_every_step():
         runs[name] = (model, seen)
     tfmot_model, tfmot_seen = runs["tfmot"]
     model, seen = runs["tfprune"]
-    assert all(v.dtype == tf.uint8 for layer in (model.layers[0], model.layers[2]) for _, v, _ in layer.pruning_vars)
+    assert all(v.dtype == tf.int64 for layer in (model.layers[0], model.layers[2]) for _, v, _ in layer.pruning_vars)
     assert len(seen) == len(tfmot_seen) == 16
     for step, (ours, theirs) in enumerate(zip(seen, tfmot_seen), start=1):
         for a, b in zip(ours, theirs):
@@ -84,13 +89,13 @@ def test_mask_storage_is_one_bit_per_weight():
     bookkeeping = {id(v): v for w in found.values() for v in w.layer.pruning_vars[w.index][1:]}
     bookkeeping.update({id(w.layer.pruning_step): w.layer.pruning_step for w in found.values()})
     sizes = [v.shape.num_elements() * v.dtype.size for v in bookkeeping.values()]
-    # conv: 3*3*1*3 = 27 weights -> 4 bytes; out: 48*5 = 240 -> 30 bytes; a float32 threshold
-    # per weight, an int64 pruning step per layer
+    # conv: 3*3*1*3 = 27 weights -> one int64 word, 8 bytes; out: 48*5 = 240 -> 4 words, 32 bytes;
+    # a float32 threshold per weight, an int64 pruning step per layer
     assert weights == 267
-    assert sorted(sizes) == [4, 4, 4, 8, 8, 30]
-    assert sum(sizes) / weights == pytest.approx(58 / 267)
+    assert sorted(sizes) == [4, 4, 8, 8, 8, 32]
+    assert sum(sizes) / weights == pytest.approx(64 / 267)
     for weight in found.values():
-        assert weight.layer.pruning_vars[weight.index][1].dtype == tf.uint8
+        assert weight.layer.pruning_vars[weight.index][1].dtype == tf.int64
         assert weight.mask.dtype == weight.variable.dtype and weight.mask.shape == weight.variable.shape
 
 

@@ -1,10 +1,12 @@
 """How a pruning wrapper stores its masks, and the one way to read and write them.
 
 TF-MOT keeps a float32 copy of every prunable weight as its mask: 4 bytes per weight.
-tfprune's wrapper keeps one bit per weight instead, packed eight to a ``uint8`` byte
-(little-endian within a byte: bit ``j`` of byte ``i`` is element ``8 * i + j`` of the
-flattened weight, as ``np.packbits(..., bitorder="little")``): 0.125 bytes per weight.
-Packing and unpacking are elementwise ``tf.bitwise`` ops, which XLA compiles and fuses.
+tfprune's wrapper keeps one bit per weight instead, packed 64 to an ``int64`` word (bit ``j``
+of word ``i`` is element ``64 * i + j`` of the flattened weight; on a little-endian machine the
+words' bytes are ``np.packbits(..., bitorder="little")``): 0.125 bytes per weight. ``int64``,
+not ``uint8``: TensorFlow's collectives (``MultiWorkerMirroredStrategy`` broadcasts every
+variable's initial value) take no 8-bit integers, and GPUs keep ``int32`` tensors in host
+memory. Packing and unpacking are elementwise ``tf.bitwise`` ops, which XLA compiles and fuses.
 
 :func:`read` and :func:`write` work on either kind of wrapper (packed bits, or TF-MOT's
 float masks in models saved before tfprune packed them); every tfprune module reads masks
@@ -19,40 +21,44 @@ import numpy as np
 
 from tfprune.backend import tf
 
-#: dtype of a packed mask variable.
-PACKED_DTYPE = tf.uint8
-_BIT_VALUES = (1, 2, 4, 8, 16, 32, 64, 128)
+#: dtype of a packed mask variable, and the mask bits per element of it.
+PACKED_DTYPE = tf.int64
+WORD_BITS = 64
+_BIT_VALUES = np.left_shift(np.int64(1), np.arange(WORD_BITS, dtype=np.int64))  # bit 63: INT64_MIN
 
 
 def packed_size(count: int) -> int:
-    """Bytes holding the mask of ``count`` weights."""
-    return (int(count) + 7) // 8
+    """Words (``int64``) holding the mask of ``count`` weights."""
+    return (int(count) + WORD_BITS - 1) // WORD_BITS
 
 
 def pack(mask: Any) -> Any:
-    """A 0/1 (or bool) tensor as a flat ``uint8`` tensor of :func:`packed_size` bytes."""
+    """A 0/1 (or bool) tensor as a flat ``int64`` tensor of :func:`packed_size` words."""
     flat = tf.reshape(tf.cast(mask, tf.bool), [-1])
     count = int(flat.shape[0])
-    flat = tf.pad(flat, [[0, packed_size(count) * 8 - count]])
-    bits = tf.reshape(tf.cast(flat, tf.int32), [-1, 8]) * tf.constant(_BIT_VALUES, tf.int32)
-    return tf.cast(tf.reduce_sum(bits, axis=1), PACKED_DTYPE)
+    flat = tf.pad(flat, [[0, packed_size(count) * WORD_BITS - count]])
+    bits = tf.reshape(tf.cast(flat, PACKED_DTYPE), [-1, WORD_BITS]) * tf.constant(_BIT_VALUES)
+    return tf.reduce_sum(bits, axis=1)  # distinct bits: the sum is their OR (two's complement)
 
 
 def unpack(bits: Any, shape: Any) -> Any:
     """The bool mask of ``shape`` held in the packed ``bits``."""
     count = int(np.prod(shape))
-    present = tf.bitwise.bitwise_and(tf.expand_dims(bits, -1), tf.constant(_BIT_VALUES, PACKED_DTYPE))
+    present = tf.bitwise.bitwise_and(tf.expand_dims(bits, -1), tf.constant(_BIT_VALUES))
     flat = tf.reshape(tf.not_equal(present, 0), [-1])
-    return tf.reshape(flat if count % 8 == 0 else flat[:count], shape)
+    return tf.reshape(flat if count % WORD_BITS == 0 else flat[:count], shape)
 
 
 def pack_numpy(mask: np.ndarray) -> np.ndarray:
     """:func:`pack` in NumPy."""
-    return np.packbits(np.asarray(mask).reshape(-1) != 0, bitorder="little")
+    flat = np.asarray(mask).reshape(-1) != 0
+    padded = np.zeros(packed_size(flat.size) * WORD_BITS, bool)
+    padded[: flat.size] = flat
+    return np.packbits(padded, bitorder="little").view("<i8").astype(np.int64)
 
 
 def is_packed(mask_variable: Any) -> bool:
-    """True for a packed (``uint8``) mask variable, False for TF-MOT's float mask."""
+    """True for a packed (``int64``) mask variable, False for TF-MOT's float mask."""
     return mask_variable.dtype == PACKED_DTYPE
 
 

@@ -5,7 +5,7 @@ TF-MOT's wrapper prunes every weight of a layer to the same sparsity. An allocat
 ERK, ...) gives each weight its own, and a layer such as an LSTM (kernel and recurrent kernel)
 or a MultiHeadAttention (four kernels) has several. This subclass runs TF-MOT's own magnitude
 update (Zhu & Gupta 2017) for each weight with that weight's target from its
-:class:`~tfprune.schedules.LayerSchedule`, and stores each mask bit-packed in ``uint8``
+:class:`~tfprune.schedules.LayerSchedule`, and stores each mask bit-packed in ``int64`` words
 (:mod:`tfprune.mask_storage`: 0.125 bytes per weight where TF-MOT keeps a float32 copy, 4
 bytes). The training step is TF-MOT's: masks are recomputed only at the schedule's pruning
 steps, and every step the weights are set to ``weights * mask`` before the layer runs (the
@@ -118,7 +118,7 @@ class PruneLowMagnitude(_TFMOTWrapper):
         )
 
     def _build_packed(self, input_shape):
-        """TF-MOT's ``build`` with a packed ``uint8`` mask per weight (same variables, same order)."""
+        """TF-MOT's ``build`` with a packed ``int64`` mask per weight (same variables, same order)."""
         keras.layers.Wrapper.build(self, input_shape)
         self.prunable_weights = self.layer.get_prunable_weights()
         pruning_vars = []
@@ -126,7 +126,7 @@ class PruneLowMagnitude(_TFMOTWrapper):
             mask = self.add_weight(
                 "mask",
                 shape=[mask_storage.packed_size(weight.shape.num_elements())],
-                initializer=keras.initializers.Constant(255),  # all ones (padding bits unused)
+                initializer=keras.initializers.Constant(-1),  # all ones (padding bits unused)
                 dtype=mask_storage.PACKED_DTYPE,
                 trainable=False,
                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA,
