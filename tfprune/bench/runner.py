@@ -9,9 +9,8 @@
 - structured: a model trained dense for ``dense_epochs``, :func:`tfprune.structured.select`
   at the width, then ``epochs`` of fine-tuning.
 
-Accuracies are test accuracies. The data split is the same for every seed (``seed=0`` of
-:func:`tfprune.data.load`); the seed sets the initialisation, the data order and the methods'
-randomness.
+Accuracies are test accuracies. The data split and order are the same for every seed (``seed=0``
+of :func:`tfprune.data.load`); the seed sets the initialisation and the methods' randomness.
 """
 
 from __future__ import annotations
