@@ -22,12 +22,6 @@ OPTIONS = {"preset": "--preset", "methods": "--methods", "sparsities": "--sparsi
 REWIND = {"both": (False, True), "no": (False,), "yes": (True,)}
 
 
-def _preset_names():
-    from tfprune.bench.runs import PRESETS
-
-    return list(PRESETS)
-
-
 def _split(kind):
     """A click callback: a comma-separated list of ``kind`` values (None when not given)."""
 
