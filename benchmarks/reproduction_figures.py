@@ -51,6 +51,9 @@ def main(results):
         if not os.path.exists(os.path.join(folder, "sweep.json")):
             continue
         records = read_records(folder)
+        if not any(r["status"] == "done" for r in records):
+            print(f"{name}: no finished run yet")
+            continue
         print(f"{name}: {len(records)} records, {sum(r['status'] != 'done' for r in records)} failed")
         target = os.path.join(DOCS, name)
         os.makedirs(target, exist_ok=True)

@@ -123,6 +123,18 @@ def _pyplot():
     return plt
 
 
+def _percent_ticks():
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda value, _: f"{value:g}")
+
+
+def _no_ticks():
+    from matplotlib.ticker import NullFormatter
+
+    return NullFormatter()
+
+
 def _png(fig) -> bytes:
     buffer = _io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110)
@@ -155,6 +167,10 @@ def plot_accuracy(records: list, config: dict) -> bytes:
         line, = ax.plot(xs * 100, mean, style, marker="o", markersize=3, label=label)
         ax.fill_between(xs * 100, mean - std, mean + std, color=line.get_color(), alpha=0.2)
     ax.set_xscale("log")
+    low, high = ax.get_xlim()
+    ax.set_xticks([t for t in (100, 50, 20, 10, 5, 2, 1, 0.5, 0.2, 0.1, 0.05) if low <= t <= high])
+    ax.xaxis.set_major_formatter(_percent_ticks())
+    ax.xaxis.set_minor_formatter(_no_ticks())
     ax.invert_xaxis()
     ax.set_xlabel("remaining weights (%)" if config["preset"] != "structured" else "remaining parameters (%)")
     ax.set_ylabel("test accuracy (%)")
@@ -185,7 +201,8 @@ def plot_layers(records: list, config: dict) -> bytes:
         ax.set_xticks(range(len(keys)), [k.split("/")[0] for k in keys], rotation=40, ha="right", fontsize=7)
         what = f"width {100 * level:g}%" if config["preset"] == "structured" else f"{100 * level:.4g}% sparse"
         ax.set_title(what + (", rewinding" if rewind else ""), fontsize=9)
-        ax.set_ylabel("remaining (%)" if config["preset"] != "structured" else "channels kept (%)")
+        ax.set_ylabel("remaining (%; an emptied layer at 0.01)" if config["preset"] != "structured"
+                      else "channels kept (%)")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(fontsize=7)
     fig.suptitle(f"per-layer profile: {config['preset']} on {config['dataset']} ({config['model']})", fontsize=10)
