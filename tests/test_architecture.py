@@ -22,6 +22,7 @@ LAYERS = {
     "tfprune.collapse": 6, "tfprune.saving": 6,
     "tfprune.at_init": 7,
     "tfprune.export": 8, "tfprune.tuning": 8, "tfprune.structured": 8, "tfprune.diagnostics": 8,
+    "tfprune.bench": 8,
     "tfprune.cli": 9,
 }
 

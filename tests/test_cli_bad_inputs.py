@@ -54,6 +54,9 @@ CASES = {
     "tune output under a file": ["tune", "-o", "{in}/a_file/out"],
     "unreachable min sparsity": ["tune", "--sparsity", "0.5,0.8", "--min-sparsity", "0.9"],
     "score without at_init": ["tune", "--schedule", "gradual", "--score", "snip"],
+    "bench unknown method": ["bench", "--preset", "at-init", "--methods", "random,bogus"],
+    "bench sparsity out of range": ["bench", "--preset", "at-init", "--sparsities", "0.9,1.5"],
+    "bench widths for at-init": ["bench", "--preset", "at-init", "--widths", "0.5"],
 }
 #: The first words of each error (paths vary); the rest is checked to be on the same line.
 STARTS = {
@@ -78,6 +81,10 @@ STARTS = {
     "tune output under a file": "--output '{in}/a_file/out': '{in}/a_file' is a file, so the folder cannot be made",
     "unreachable min sparsity": "--min-sparsity 0.9: no trial can reach it; the search samples sparsity up to 0.8",
     "score without at_init": "--score ['snip']: only used with schedule 'at_init'",
+    "bench unknown method": "--methods ['random', 'bogus']: ['bogus'] not registered for preset 'at-init'; allowed: [",
+    "bench sparsity out of range": "--sparsities [0.9, 1.5]: [1.5] not allowed; expected fractions of weights removed, "
+                                   "in (0, 1)",
+    "bench widths for at-init": "--widths [0.5]: only for --preset structured; give --sparsities",
 }
 
 
@@ -89,6 +96,12 @@ def _listing(folder):
     (["prune", "--epochs", "0"], "Invalid value for '--epochs': 0 is not in the range x>=1. (see 'main prune --help')"),
     (["tune", "-o", "x", "--oracle", "grid"],
      "Invalid value for '--oracle': 'grid' is not one of 'random', 'bayesian', 'hyperband'. (see 'main tune --help')"),
+    (["bench", "--preset", "imagenet"], "Invalid value for '--preset': 'imagenet' is not one of 'lamp-protocol', "
+     "'at-init', 'structured'. (see 'main bench --help')"),
+    (["bench", "--preset", "at-init", "--workers", "0"],
+     "Invalid value for '--workers': 0 is not in the range x>=1. (see 'main bench --help')"),
+    (["bench", "--preset", "at-init", "--sparsities", "0.9,most"],
+     "Invalid value for '--sparsities': '0.9,most': not a comma-separated list of numbers (see 'main bench --help')"),
 ])
 def test_a_value_click_rejects_is_one_line_too(args, message):
     result = CliRunner().invoke(main, args)

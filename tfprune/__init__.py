@@ -51,7 +51,7 @@ _LAZY = {
 }
 # sub-packages and modules, under their own names
 _LAZY.update({name: (f"tfprune.{name}", None) for name in (
-    "allocation", "at_init", "collapse", "data", "diagnostics", "export", "layers", "masks", "schedules",
+    "allocation", "at_init", "bench", "collapse", "data", "diagnostics", "export", "layers", "masks", "schedules",
     "score_masks", "scoring", "structured", "tuning")})
 _LAZY["init"] = ("tfprune.scoring.sbp_si", None)  # SBP-SI's initialisation, rescaling and stable ResNets
 _LAZY["regimes"] = ("tfprune.diagnostics", None)  # tfprune.regimes.sweep(...), as in the paper's wording

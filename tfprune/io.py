@@ -58,7 +58,14 @@ def _writable(folder):
     return True
 
 
+def process_alive(pid: int) -> bool:
+    """True while process ``pid`` of this machine exists."""
+    return _alive(pid)
+
+
 def _alive(pid):
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

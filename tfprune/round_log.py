@@ -65,21 +65,27 @@ class RoundLog(keras.callbacks.Callback):
         if self.eval_data is not None:
             data = self.eval_data
             args = data if isinstance(data, tuple) else (data,)
-            row["eval"] = self.model.evaluate(*args, verbose=0, return_dict=True)
+            row["eval"] = {k: float(v) for k, v in self.model.evaluate(*args, verbose=0, return_dict=True).items()}
         self.records.append(row)
 
     def table(self) -> str:
         """The records as a Markdown table (round, step, sparsity, then the metrics)."""
-        names = sorted({k for r in self.records for k in r["metrics"]})
-        evals = sorted({k for r in self.records for k in r.get("eval", {})})
-        header = ["round", "step", "sparsity", *names, *(f"eval {k}" for k in evals)]
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for r in self.records:
-            cells = [str(r["round"]), str(r["step"]), f"{r['sparsity']:.4f}"]
-            cells += [f"{r['metrics'][k]:.4f}" if k in r["metrics"] else "" for k in names]
-            cells += [f"{r['eval'][k]:.4f}" if k in r.get("eval", {}) else "" for k in evals]
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines)
+        return round_table(self.records)
 
 
-__all__ = ["RoundLog"]
+def round_table(records: list) -> str:
+    """Rows of :attr:`RoundLog.records` as a Markdown table: round, step, overall sparsity, the
+    metrics of the round's last epoch, then the evaluation (``eval ...``) when there is one."""
+    names = sorted({k for r in records for k in r["metrics"]})
+    evals = sorted({k for r in records for k in r.get("eval", {})})
+    header = ["round", "step", "sparsity", *names, *(f"eval {k}" for k in evals)]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for r in records:
+        cells = [str(r["round"]), str(r["step"]), f"{r['sparsity']:.4f}"]
+        cells += [f"{r['metrics'][k]:.4f}" if k in r["metrics"] else "" for k in names]
+        cells += [f"{r['eval'][k]:.4f}" if k in r.get("eval", {}) else "" for k in evals]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+__all__ = ["RoundLog", "round_table"]

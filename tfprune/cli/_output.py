@@ -53,8 +53,10 @@ def check_paths(output, model_path=None, export_path=None):
             check_parent(export_path, "--export")
 
 
-def markdown(summary, accuracy, settings):
-    """report.md: the settings, the test accuracy and the per-layer sparsity table."""
+def markdown(summary, accuracy, settings, rounds=None):
+    """report.md: the settings, the test accuracy, the per-layer sparsity table and, for an
+    iterative schedule, the per-round table (:func:`tfprune.round_log.round_table`)."""
+    from tfprune.round_log import round_table
     from tfprune.summary import format_summary
 
     lines = ["# tfprune report", "", "## Settings", ""]
@@ -64,6 +66,10 @@ def markdown(summary, accuracy, settings):
     lines += ["", "## Per-layer sparsity", "", "```", format_summary(summary), "```", ""]
     if summary["collapsed"]:
         lines += [f"Collapsed layers (no weight left): {', '.join(summary['collapsed'])}", ""]
+    if rounds:
+        lines += ["## Per-round results", "",
+                  "Each round's last epoch (training loss and accuracy so far in that epoch) and the evaluation "
+                  "on the validation split at the end of the round.", "", round_table(rounds), ""]
     return "\n".join(lines)
 
 
@@ -92,9 +98,10 @@ def _link_or_copy(source, target):
     return target
 
 
-def write_output(folder, model, summary, accuracy, settings, title):
+def write_output(folder, model, summary, accuracy, settings, title, rounds=None):
     """Write model.keras, report.md, report.json and sparsity.png into ``folder`` as one unit;
-    their paths. Other files already in ``folder`` are kept."""
+    their paths. Other files already in ``folder`` are kept. ``rounds``: the per-round rows of an
+    iterative schedule (:class:`tfprune.RoundLog` records), in report.md and report.json."""
     from tfprune.cli.report import plot_png
 
     check_folder(folder, "--output")
@@ -103,11 +110,12 @@ def write_output(folder, model, summary, accuracy, settings, title):
     try:
         _carry_over(folder, staging)
         model.save(os.path.join(staging, "model.keras"))
+        report = {"settings": settings, "accuracy": accuracy, "summary": summary}
+        if rounds:
+            report["rounds"] = rounds
         files = {
-            "report.md": markdown(summary, accuracy, settings).encode(),
-            "report.json": json.dumps(
-                {"settings": settings, "accuracy": accuracy, "summary": summary}, indent=2, default=list
-            ).encode(),
+            "report.md": markdown(summary, accuracy, settings, rounds).encode(),
+            "report.json": json.dumps(report, indent=2, default=list).encode(),
             "sparsity.png": plot_png(summary, accuracy, title),
         }
         for name, data in files.items():
@@ -138,8 +146,10 @@ def check_reached(summary, settings):
     return settings
 
 
-def finish(output, model, accuracy, settings, label, accuracy_line, splits, export_path, export_quantize):
+def finish(output, model, accuracy, settings, label, accuracy_line, splits, export_path, export_quantize,
+           rounds=None):
     """Write the stripped ``model``, report and plot to ``output``; print the per-layer table,
+    the per-round table (``rounds``: :class:`tfprune.RoundLog` records of an iterative schedule),
     ``accuracy_line`` and the files written; export to TFLite if ``--export`` was given.
 
     ``label`` starts the plot's title ("lamp on digits"), followed by the overall sparsity.
@@ -151,8 +161,12 @@ def finish(output, model, accuracy, settings, label, accuracy_line, splits, expo
     summary = tfprune.sparsity_summary(model)
     settings = check_reached(summary, settings)
     title = f"{label}: {overall(summary)} sparse"
-    written = write_output(output, model, summary, accuracy, settings, title)
+    written = write_output(output, model, summary, accuracy, settings, title, rounds)
     click.echo(tfprune.format_summary(summary))
+    if rounds:
+        from tfprune.round_log import round_table
+
+        click.echo(round_table(rounds))
     click.echo(accuracy_line)
     for path in written:
         click.echo(f"wrote {os.path.relpath(path)}")

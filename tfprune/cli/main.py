@@ -30,6 +30,8 @@ COMMANDS = {
                "Remove whole neurons/filters (greedy forward selection, L1, LAMP, random): a narrower model."),
     "select-study": ("tfprune.cli.select", "select_study_command",
                      "Pre-training budget study (Wolfe et al.) for greedy selection."),
+    "bench": ("tfprune.cli.bench", "bench_command",
+              "Sweep a preset's methods x sparsities x seeds; records, table and plots (resumable)."),
     "regimes": ("tfprune.cli.regimes", "regimes_command",
                 "Sweep a training temperature x pruning density; label the three regimes and advise."),
     "launch": ("tfprune.cli.launch", "launch_command",

@@ -60,3 +60,44 @@ def compile_for_classification(model, learning_rate=1e-3, jit_compile=False, los
         jit_compile=jit_compile,
     )
     return model
+
+
+def mlp_model(input_shape, num_classes, seed=0):
+    """An MLP: Flatten -> Dense 300 -> Dense 100 -> logits (ReLU, Glorot uniform; LeNet-300-100)."""
+    init = keras.initializers.GlorotUniform(seed=seed)
+    return keras.Sequential([
+        keras.Input(tuple(input_shape)),
+        keras.layers.Flatten(),
+        keras.layers.Dense(300, activation="relu", kernel_initializer=init, name="fc1"),
+        keras.layers.Dense(100, activation="relu", kernel_initializer=init, name="fc2"),
+        keras.layers.Dense(num_classes, kernel_initializer=init, name="logits"),
+    ], name="mlp")
+
+
+def cnn_model(input_shape, num_classes, seed=0):
+    """The built-in CNN of :func:`default_model` (2-D for images, 1-D for signals)."""
+    if len(input_shape) not in (2, 3):
+        raise ValueError(f"--model 'cnn': needs image (h, w, c) or signal (n, c) inputs, the data has shape "
+                         f"{tuple(input_shape)}; use --model mlp")
+    return default_model(input_shape, num_classes, seed=seed)
+
+
+#: Built-in models of ``tfprune bench --model``.
+BUILTIN_MODELS = {"mlp": mlp_model, "cnn": cnn_model}
+
+
+def bench_model(name, input_shape, num_classes, seed=0):
+    """A fresh model for a benchmark run: a built-in (``mlp``, ``cnn``) or the architecture of a
+    model file, re-initialised from its initialisers under ``seed``."""
+    if name in BUILTIN_MODELS:
+        return BUILTIN_MODELS[name](input_shape, num_classes, seed)
+    from tfprune.backend import tf
+    from tfprune.cli._options import load_cli_model
+
+    loaded = load_cli_model(name, compile=False)
+    expected = tuple(loaded.input_shape[1:])
+    if expected != tuple(input_shape) or loaded.outputs[0].shape[-1] != num_classes:
+        raise ValueError(f"--model {name!r} takes inputs {expected} with {loaded.outputs[0].shape[-1]} outputs; "
+                         f"the data set has inputs {tuple(input_shape)} and {num_classes} classes")
+    tf.keras.utils.set_random_seed(seed)
+    return keras.models.clone_model(loaded)

@@ -72,7 +72,9 @@ def prune_command(model_path, allow_lambda, dataset, data_dir, allocation, spars
     dense_accuracy = float(dense.evaluate(splits.test, verbose=0)[1])
     pruned = compile_for_classification(tfprune.prune(dense, allocation=allocation, schedule=plan),
                                         jit_compile=jit, loss=loss)
-    fit(pruned, splits, epochs, f"pruning ({allocation})", quiet, callbacks=tfprune.callbacks(pruned))
+    rounds = tfprune.RoundLog(eval_data=splits.validation) if schedule == "iterative" else None
+    fit(pruned, splits, epochs, f"pruning ({allocation})", quiet,
+        callbacks=tfprune.callbacks(pruned) + ([rounds] if rounds else []))
     stripped = compile_for_classification(tfprune.strip(pruned), loss=loss)
     accuracy = {"dense": dense_accuracy, "pruned": float(stripped.evaluate(splits.test, verbose=0)[1])}
     settings = {
@@ -81,4 +83,4 @@ def prune_command(model_path, allow_lambda, dataset, data_dir, allocation, spars
     }
     finish(output, stripped, accuracy, settings, f"{allocation} on {dataset}",
            f"test accuracy: dense {accuracy['dense']:.4f} -> pruned {accuracy['pruned']:.4f}",
-           splits, export_path, export_quantize)
+           splits, export_path, export_quantize, rounds=rounds.records if rounds else None)
