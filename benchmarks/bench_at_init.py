@@ -195,7 +195,7 @@ def main(argv=None):
         "SynFlow's path-based score keeps its survivors on paths. On a 1.28M-weight MLP the EOC draw keeps "
         "every layer non-empty and SBP-SI connected in 2 of 3 digits runs (SNIP on Glorot: 0 of 3) and 0 of 3 "
         "MNIST-1D runs: see "
-        "[reproduction_findings.md](reproduction_findings.md).",
+        "[reproduction.md](reproduction.md).",
         "",
         "Mean time of `prune_at_init` (scoring, masks, wrapping, collapse check) per run: "
         + ", ".join(f"{m} {t:.2f} s" for m, t in timing.items()) + ".",
