@@ -40,6 +40,7 @@ import warnings
 import numpy as np
 
 from _models import resnet20
+from _timing import EpochTimes
 from _report import machine, update_section
 
 from tfprune.io import write_text
@@ -107,20 +108,6 @@ def prunable_count(model):
 def variable_bytes(model):
     unique = {id(v): v for v in model.variables}
     return sum(v.shape.num_elements() * v.dtype.size for v in unique.values())
-
-
-class EpochTimes(keras.callbacks.Callback):
-    """Wall time of each epoch, measured inside ``fit``."""
-
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self._start)
 
 
 def step_times(name, jit, steps, repeats, kinds=KINDS):

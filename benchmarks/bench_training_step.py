@@ -16,6 +16,7 @@ import time
 
 import numpy as np
 
+from _timing import EpochTimes
 from _report import machine, update_section
 
 import tfprune
@@ -39,20 +40,6 @@ def build(kind, splits, steps):
     allocation = kind.split(" ")[1]
     pruned = tfprune.prune(model, allocation=allocation, schedule=Gradual(SPARSITY, end_step=steps, frequency=FREQUENCY))
     return pruned, None
-
-
-class EpochTimes(keras.callbacks.Callback):
-    """Wall time of each epoch."""
-
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self._start)
 
 
 def time_per_step(kind, splits, steps, jit):
