@@ -12,7 +12,6 @@ step is reported, without and with ``jit_compile=True``.
 
 import argparse
 import statistics
-import time
 
 import numpy as np
 
