@@ -27,25 +27,12 @@ from tfprune import data
 from tfprune.at_init import prune_at_init
 from tfprune.collapse import CollapseWarning
 from tfprune.backend import keras
+from tfprune.cli.models import mlp_model
 from tfprune.io import write_bytes
 
 METHODS = ("random", "magnitude", "snip", "grasp", "synflow", "sbp-si")
 SPARSITIES = (0.9, 0.99, 0.999)
 PNG = os.path.join(os.path.dirname(DOC), "benchmarks_at_init.png")
-
-
-def mlp(input_shape, classes, seed):
-    init = keras.initializers.GlorotUniform(seed=seed)
-    return keras.Sequential(
-        [
-            keras.Input(input_shape),
-            keras.layers.Flatten(),
-            keras.layers.Dense(300, activation="relu", kernel_initializer=init, name="fc1"),
-            keras.layers.Dense(100, activation="relu", kernel_initializer=init, name="fc2"),
-            keras.layers.Dense(classes, kernel_initializer=init, name="logits"),
-        ],
-        name="mlp",
-    )
 
 
 def train(model, splits, epochs, lr, callbacks):
@@ -60,7 +47,7 @@ def accuracy_runs(name, epochs, seeds, lr, log):
     records = []
     for seed in range(seeds):
         keras.utils.set_random_seed(seed)
-        dense = mlp(splits.input_shape, splits.num_classes, seed)
+        dense = mlp_model(splits.input_shape, splits.num_classes, seed)
         copy = keras.models.clone_model(dense)
         copy.set_weights(dense.get_weights())
         accuracy = train(copy, splits, epochs, lr, [])

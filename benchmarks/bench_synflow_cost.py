@@ -26,7 +26,7 @@ from _report import machine, update_section
 
 from tfprune import layers
 from tfprune.backend import keras, tf
-from tfprune.cli.models import default_model
+from tfprune.cli.models import default_model, mlp_model
 from tfprune.scoring import _common
 from tfprune.scoring.synflow import SynFlowScorer
 
@@ -35,13 +35,7 @@ ITERATIONS = 100
 
 
 def digits_mlp():
-    init = keras.initializers.GlorotUniform(seed=0)
-    return keras.Sequential(
-        [keras.Input((8, 8, 1)), keras.layers.Flatten()]
-        + [keras.layers.Dense(u, activation="relu", kernel_initializer=init) for u in (300, 100)]
-        + [keras.layers.Dense(10, kernel_initializer=init)],
-        name="digits_mlp",
-    )
+    return mlp_model((8, 8, 1), 10, seed=0)
 
 
 def forward_backward(model, dtype="float32"):

@@ -39,7 +39,7 @@ import tfprune  # noqa: E402
 from tfprune import data, layers  # noqa: E402
 from tfprune.at_init import prune_at_init  # noqa: E402
 from tfprune.backend import keras, tf  # noqa: E402
-from tfprune.cli.models import default_model  # noqa: E402
+from tfprune.cli.models import default_model, mlp_model  # noqa: E402
 from tfprune.collapse import CollapseWarning  # noqa: E402
 from tfprune.io import write_bytes, write_text  # noqa: E402
 from tfprune.scoring import snip as snip_module  # noqa: E402
@@ -57,15 +57,6 @@ METHODS = {
     "sbp-si": ("sbp-si", True),
     "synflow": ("synflow", False),
 }
-
-
-def mlp(input_shape, classes, seed, widths):
-    init = keras.initializers.GlorotUniform(seed=seed)
-    stack = [keras.Input(input_shape), keras.layers.Flatten()]
-    stack += [keras.layers.Dense(w, activation="relu", kernel_initializer=init, name=f"fc{i + 1}")
-              for i, w in enumerate(widths)]
-    stack.append(keras.layers.Dense(classes, kernel_initializer=init, name="logits"))
-    return keras.Sequential(stack, name="mlp")
 
 
 def path_counts(masks):
@@ -112,7 +103,7 @@ def diagnose(args):
     rows = []
     for name in args.datasets:
         splits = data.load(name, batch_size=64, seed=0)
-        models = {"MLP 300-100": lambda seed: mlp(splits.input_shape, splits.num_classes, seed, (300, 100))}
+        models = {"MLP 300-100": lambda seed: mlp_model(splits.input_shape, splits.num_classes, seed, (300, 100))}
         if name == "digits":
             models["built-in CNN"] = lambda seed: default_model(splits.input_shape, splits.num_classes, seed=seed)
         for model_name, build in models.items():
@@ -193,7 +184,7 @@ def wide(args):
         epochs = args.epochs or {"digits": 30, "mnist1d": 20}[name]
         for seed in range(args.seeds):
             keras.utils.set_random_seed(seed)
-            dense = mlp(splits.input_shape, splits.num_classes, seed, widths)
+            dense = mlp_model(splits.input_shape, splits.num_classes, seed, widths)
             copy = keras.models.clone_model(dense)
             copy.set_weights(dense.get_weights())
             start = time.perf_counter()

@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfprune  # noqa: E402
 from tfprune import data  # noqa: E402
 from tfprune.backend import keras, tf  # noqa: E402
+from tfprune.cli.models import mlp_model  # noqa: E402
 from tfprune.io import write_bytes, write_text  # noqa: E402
 from tfprune.schedules import Iterative  # noqa: E402
 
@@ -44,15 +45,7 @@ ALLOCATIONS = ("lamp", "global", "uniform", "uniform+", "erk")
 
 
 def mlp(widths, seed):
-    def build(input_shape, classes):
-        init = keras.initializers.GlorotUniform(seed=seed)
-        stack = [keras.Input(input_shape), keras.layers.Flatten()]
-        stack += [keras.layers.Dense(w, activation="relu", kernel_initializer=init, name=f"fc{i + 1}")
-                  for i, w in enumerate(widths)]
-        stack.append(keras.layers.Dense(classes, kernel_initializer=init, name="logits"))
-        return keras.Sequential(stack)
-
-    return build
+    return lambda input_shape, classes: mlp_model(input_shape, classes, seed, widths)
 
 
 def vgg1d(seed):

@@ -62,16 +62,15 @@ def compile_for_classification(model, learning_rate=1e-3, jit_compile=False, los
     return model
 
 
-def mlp_model(input_shape, num_classes, seed=0):
-    """An MLP: Flatten -> Dense 300 -> Dense 100 -> logits (ReLU, Glorot uniform; LeNet-300-100)."""
+def mlp_model(input_shape, num_classes, seed=0, widths=(300, 100)):
+    """An MLP: Flatten -> Dense ``widths`` (ReLU) -> logits, Glorot uniform under ``seed``; the
+    default widths are LeNet-300-100. Layers are named ``fc1``, ``fc2``, ... and ``logits``."""
     init = keras.initializers.GlorotUniform(seed=seed)
-    return keras.Sequential([
-        keras.Input(tuple(input_shape)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(300, activation="relu", kernel_initializer=init, name="fc1"),
-        keras.layers.Dense(100, activation="relu", kernel_initializer=init, name="fc2"),
-        keras.layers.Dense(num_classes, kernel_initializer=init, name="logits"),
-    ], name="mlp")
+    hidden = [keras.layers.Dense(width, activation="relu", kernel_initializer=init, name=f"fc{i + 1}")
+              for i, width in enumerate(widths)]
+    return keras.Sequential([keras.Input(tuple(input_shape)), keras.layers.Flatten(), *hidden,
+                             keras.layers.Dense(num_classes, kernel_initializer=init, name="logits")],
+                            name="mlp")
 
 
 def cnn_model(input_shape, num_classes, seed=0):
