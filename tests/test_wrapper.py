@@ -43,6 +43,23 @@ def test_pack_round_trips_and_matches_numpy_packbits(shape):
     np.testing.assert_array_equal(mask_storage.unpack(bits, shape).numpy(), mask)
     compiled = tf.function(lambda b: mask_storage.unpack(b, shape), jit_compile=True)
     np.testing.assert_array_equal(compiled(bits).numpy(), mask)
+    as_numbers = mask_storage.unpack(bits, shape, tf.float16)
+    assert as_numbers.dtype == tf.float16
+    np.testing.assert_array_equal(as_numbers.numpy(), mask.astype(np.float16))
+
+
+@pytest.mark.parametrize("dtype", [tf.bool, tf.float32])
+def test_unpack_by_byte_table_equals_bit_tests(monkeypatch, dtype):
+    """The byte-table lookup (little-endian machines) and the elementwise bit tests (the other
+    byte order) read the same mask, eagerly and under XLA."""
+    mask = RNG.random((7, 19)) < 0.5
+    bits = mask_storage.pack(tf.constant(mask))
+    lookup = mask_storage.unpack(bits, mask.shape, dtype).numpy()
+    monkeypatch.setattr(mask_storage, "_LITTLE_ENDIAN", False)
+    tests = mask_storage.unpack(bits, mask.shape, dtype).numpy()
+    compiled = tf.function(lambda b: mask_storage.unpack(b, mask.shape, dtype), jit_compile=True)(bits).numpy()
+    for got in (lookup, tests, compiled):
+        np.testing.assert_array_equal(got, mask.astype(dtype.as_numpy_dtype))
 
 
 def test_masks_and_weights_equal_tfmot_at_every_step():

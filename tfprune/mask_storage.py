@@ -6,7 +6,9 @@ of word ``i`` is element ``64 * i + j`` of the flattened weight; on a little-end
 words' bytes are ``np.packbits(..., bitorder="little")``): 0.125 bytes per weight. ``int64``,
 not ``uint8``: TensorFlow's collectives (``MultiWorkerMirroredStrategy`` broadcasts every
 variable's initial value) take no 8-bit integers, and GPUs keep ``int32`` tensors in host
-memory. Packing and unpacking are elementwise ``tf.bitwise`` ops, which XLA compiles and fuses.
+memory. Packing is elementwise arithmetic; unpacking reads the words as bytes (``tf.bitcast``,
+no copy) and looks each byte up in a 256 x 8 table of its bits (one gather): about half the time
+of elementwise bit tests on a CPU in graph mode. Both compile under XLA.
 
 :func:`read` and :func:`write` work on either kind of wrapper (packed bits, or TF-MOT's
 float masks in models saved before tfprune packed them); every tfprune module reads masks
@@ -15,6 +17,7 @@ through :attr:`tfprune.layers.PrunableWeight.mask`, which calls :func:`read`.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -25,6 +28,9 @@ from tfprune.backend import tf
 PACKED_DTYPE = tf.int64
 WORD_BITS = 64
 _BIT_VALUES = np.left_shift(np.int64(1), np.arange(WORD_BITS, dtype=np.int64))  # bit 63: INT64_MIN
+#: row ``b``: the 8 bits of the byte value ``b``, lowest first
+_BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
+_LITTLE_ENDIAN = sys.byteorder == "little"  # the bytes of a word, lowest first: bits 0-7, 8-15, ...
 
 
 def packed_size(count: int) -> int:
@@ -41,11 +47,17 @@ def pack(mask: Any) -> Any:
     return tf.reduce_sum(bits, axis=1)  # distinct bits: the sum is their OR (two's complement)
 
 
-def unpack(bits: Any, shape: Any) -> Any:
-    """The bool mask of ``shape`` held in the packed ``bits``."""
+def unpack(bits: Any, shape: Any, dtype: Any = tf.bool) -> Any:
+    """The mask of ``shape`` held in the packed ``bits``, as ``dtype`` (bool, or 0/1 numbers)."""
     count = int(np.prod(shape))
-    present = tf.bitwise.bitwise_and(tf.expand_dims(bits, -1), tf.constant(_BIT_VALUES))
-    flat = tf.reshape(tf.not_equal(present, 0), [-1])
+    dtype = tf.as_dtype(dtype)
+    if _LITTLE_ENDIAN:
+        byte_values = tf.cast(tf.reshape(tf.bitcast(bits, tf.uint8), [-1]), tf.int32)
+        present = tf.gather(tf.constant(_BYTE_BITS.astype(dtype.as_numpy_dtype)), byte_values)
+    else:
+        present = tf.bitwise.bitwise_and(tf.expand_dims(bits, -1), tf.constant(_BIT_VALUES)) != 0
+        present = present if dtype == tf.bool else tf.cast(present, dtype)
+    flat = tf.reshape(present, [-1])
     return tf.reshape(flat if count % WORD_BITS == 0 else flat[:count], shape)
 
 
@@ -68,7 +80,7 @@ def read(layer: Any, index: int) -> Any:
     weight, mask, _ = layer.pruning_vars[index]
     if not is_packed(mask):
         return tf.convert_to_tensor(mask)
-    return tf.cast(unpack(mask, weight.shape), weight.dtype)
+    return unpack(mask, weight.shape, weight.dtype)
 
 
 def write(layer: Any, index: int, mask: np.ndarray) -> None:

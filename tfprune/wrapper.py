@@ -51,7 +51,7 @@ class _Pruning(pruning_impl.Pruning):
     def _masked(self, weight, mask):
         if not self._packed:
             return tf.cast(weight * mask, weight.dtype)
-        return tf.where(mask_storage.unpack(mask, weight.shape), weight, tf.constant(0, weight.dtype))
+        return weight * mask_storage.unpack(mask, weight.shape, weight.dtype)  # TF-MOT's product
 
     def _weight_assign_objs(self):
         """``weight <- weight * mask`` for every pruned weight (per replica under tf.distribute)."""
