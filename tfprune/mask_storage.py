@@ -51,14 +51,15 @@ def unpack(bits: Any, shape: Any, dtype: Any = tf.bool) -> Any:
     """The mask of ``shape`` held in the packed ``bits``, as ``dtype`` (bool, or 0/1 numbers)."""
     count = int(np.prod(shape))
     dtype = tf.as_dtype(dtype)
-    if _LITTLE_ENDIAN:
-        byte_values = tf.cast(tf.reshape(tf.bitcast(bits, tf.uint8), [-1]), tf.int32)
+    if _LITTLE_ENDIAN:  # words [n] -> bytes [n, 8] -> bits [n, 8, 8]
+        byte_values = tf.cast(tf.bitcast(bits, tf.uint8), tf.int32)
         present = tf.gather(tf.constant(_BYTE_BITS.astype(dtype.as_numpy_dtype)), byte_values)
     else:
         present = tf.bitwise.bitwise_and(tf.expand_dims(bits, -1), tf.constant(_BIT_VALUES)) != 0
         present = present if dtype == tf.bool else tf.cast(present, dtype)
-    flat = tf.reshape(present, [-1])
-    return tf.reshape(flat if count % WORD_BITS == 0 else flat[:count], shape)
+    if count % WORD_BITS == 0:
+        return tf.reshape(present, shape)
+    return tf.reshape(tf.reshape(present, [-1])[:count], shape)
 
 
 def pack_numpy(mask: np.ndarray) -> np.ndarray:
