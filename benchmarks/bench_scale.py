@@ -53,7 +53,7 @@ from tfprune.io import write_text
 import tfprune
 from tfprune.backend import keras, tf, tfmot
 from tfprune.cli.models import default_model
-from tfprune.schedules import Gradual
+from tfprune.schedules import Gradual, LayerSchedule
 
 SPARSITY = 0.9
 BATCH = 64
@@ -94,21 +94,27 @@ def build(name, kind, total_steps, frequency):
     return tfprune.prune(model, allocation=kind.split(" ")[1], schedule=schedule), tfprune.callbacks
 
 
-def pruning_events(kind, total_steps, frequency):
-    """The training steps (1-based) at which configuration ``kind`` of :func:`build` prunes."""
-    if kind == "dense":
+def first_wrapper(model):
+    """The model's first pruning wrapper (TF-MOT's or tfprune's), None for a dense model."""
+    return next((layer for layer in model.submodules if hasattr(layer, "pruning_step")), None)
+
+
+def pruning_events(model):
+    """The training steps (1-based) at which ``model`` prunes, read from its wrappers' schedule."""
+    wrapper = first_wrapper(model)
+    if wrapper is None:
         return set()
-    if kind == "tf-mot":  # PolynomialDecay: begin_step <= step <= end_step, (step - begin_step) % frequency == 0
-        return set(range(1, total_steps + 1, frequency))
-    return set(Gradual(SPARSITY, end_step=total_steps, frequency=frequency).pruning_steps())
+    schedule = wrapper.pruning_schedule
+    if isinstance(schedule, LayerSchedule):
+        return set(schedule.schedule.pruning_steps())
+    # TF-MOT's PolynomialDecay: begin_step <= step <= end_step, (step - begin_step) % frequency == 0
+    return set(range(schedule.begin_step, schedule.end_step + 1, schedule.frequency))
 
 
 def trained_steps(model):
     """Steps trained so far, read from the first pruning wrapper (None for a dense model)."""
-    for layer in model.submodules:
-        if hasattr(layer, "pruning_step"):
-            return int(layer.pruning_step.numpy())
-    return None
+    wrapper = first_wrapper(model)
+    return None if wrapper is None else int(wrapper.pruning_step.numpy())
 
 
 def compile_model(model, jit):
@@ -145,7 +151,7 @@ def step_times(name, jit, steps, repeats, kinds=KINDS):
         compile_model(model, jit)
         model.fit(x[:warmup * BATCH], y[:warmup * BATCH], batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
                   callbacks=make_callbacks(model))  # trace, compile, warm up
-        models[kind] = (model, make_callbacks, pruning_events(kind, total, frequency))
+        models[kind] = (model, make_callbacks, pruning_events(model))
     times = {kind: ([], []) for kind in kinds}
     done = warmup
     for _ in range(repeats):
@@ -153,8 +159,9 @@ def step_times(name, jit, steps, repeats, kinds=KINDS):
             timer = StepTimes()
             model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
                       callbacks=[timer] + make_callbacks(model))
-            if trained_steps(model) not in (None, done + steps):
-                raise RuntimeError(f"{kind}: expected {done + steps} steps trained, found {trained_steps(model)}")
+            trained = trained_steps(model)
+            if trained not in (None, done + steps):
+                raise RuntimeError(f"{kind}: expected {done + steps} steps trained, found {trained}")
             for step, seconds in enumerate(timer.times[1:], start=done + 2):  # the first step starts the epoch
                 times[kind][step in events].append(seconds)
         done += steps
