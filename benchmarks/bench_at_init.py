@@ -25,6 +25,7 @@ from _report import DOC, machine, update_section
 import tfprune
 from tfprune import data
 from tfprune.at_init import prune_at_init
+from tfprune.bench.report import cell, mean_std
 from tfprune.collapse import CollapseWarning
 from tfprune.backend import keras
 from tfprune.cli.models import mlp_model
@@ -81,12 +82,6 @@ def summarise(records):
     return groups
 
 
-def fmt(values):
-    mean = statistics.mean(values)
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{100 * mean:.1f} ± {100 * spread:.1f}"
-
-
 def plot(groups, datasets):
     import matplotlib
 
@@ -98,9 +93,9 @@ def plot(groups, datasets):
         for method in METHODS:
             means, spreads = [], []
             for sparsity in SPARSITIES:
-                values = [r["accuracy"] for r in groups[(name, method, sparsity)]]
-                means.append(100 * statistics.mean(values))
-                spreads.append(100 * (statistics.stdev(values) if len(values) > 1 else 0.0))
+                mean, spread = mean_std([r["accuracy"] for r in groups[(name, method, sparsity)]])
+                means.append(100 * mean)
+                spreads.append(100 * spread)
             x = [100 * (1 - s) for s in SPARSITIES]
             ax.errorbar(x, means, yerr=spreads, marker="o", capsize=3, label=method)
         dense = [r["accuracy"] for r in groups[(name, "dense", 0.0)]]
@@ -159,7 +154,7 @@ def main(argv=None):
     ]
     lines += [
         "Dense (unpruned) accuracy with the same training: "
-        + ", ".join(f"{name} {fmt([r['accuracy'] for r in groups[(name, 'dense', 0.0)]])}" for name in datasets)
+        + ", ".join(f"{name} {cell([r['accuracy'] for r in groups[(name, 'dense', 0.0)]])}" for name in datasets)
         + "; chance is about 10.",
         "",
     ]
@@ -171,7 +166,7 @@ def main(argv=None):
             for method in METHODS:
                 runs = groups[(name, method, sparsity)]
                 cut = sum(not r["connected"] for r in runs)
-                cells.append(fmt([r["accuracy"] for r in runs]) + (f" ✗{cut}" if cut else ""))
+                cells.append(cell([r["accuracy"] for r in runs]) + (f" ✗{cut}" if cut else ""))
             lines.append(f"| {name} | {sparsity:.1%} | " + " | ".join(cells) + " |")
     timing = {m: statistics.mean(r["seconds"] for r in records if r["method"] == m) for m in METHODS}
     lines += [

@@ -38,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfprune  # noqa: E402
 from tfprune import data, layers  # noqa: E402
 from tfprune.at_init import prune_at_init  # noqa: E402
+from tfprune.bench.report import cell, mean_std  # noqa: E402
 from tfprune.backend import keras, tf  # noqa: E402
 from tfprune.cli.models import default_model, mlp_model  # noqa: E402
 from tfprune.collapse import CollapseWarning  # noqa: E402
@@ -141,10 +142,10 @@ def diagnose(args):
             cells = []
             for i in range(len(first["layers"])):
                 kept = statistics.mean(r["kept"][i] for r in runs)
-                cell = f"{kept:.1f}"
+                entry = f"{kept:.1f}"
                 if runs[0]["on_path"] is not None:
-                    cell += f" ({statistics.mean(r['on_path'][i] for r in runs):.1f})"
-                cells.append(cell)
+                    entry += f" ({statistics.mean(r['on_path'][i] for r in runs):.1f})"
+                cells.append(entry)
             connected = sum(bool(r["connected"]) for r in runs)
             lines.append(f"| {method[0]} | " + " | ".join(cells) + f" | {connected}/{len(runs)} |")
         lines += ["", "SNIP score per layer: share of the total / mean score per weight relative to the "
@@ -216,12 +217,6 @@ def _group(records, keys):
     return groups
 
 
-def fmt(values, scale=100.0, digits=1):
-    mean = statistics.mean(values)
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{scale * mean:.{digits}f} ± {scale * spread:.{digits}f}"
-
-
 def report_wide(records, args):
     lines = []
     for (name,), group in _group(records, ("dataset",)).items():
@@ -230,7 +225,7 @@ def report_wide(records, args):
         first = pruned[0]
         lines += [f"**{name}**, MLP {args.depth}×{args.width} ({sum(first['sizes']):,} weights: "
                   + ", ".join(f"{n} {s:,}" for n, s in zip(first["layers"], first["sizes"]))
-                  + f"), {100 * args.sparsity:.1f}% sparsity. Dense: {fmt(dense)}%.", "",
+                  + f"), {100 * args.sparsity:.1f}% sparsity. Dense: {cell(dense)}%.", "",
                   "| method | test accuracy (%) | connected | non-empty layers | survivors per layer (on a path) |",
                   "|---|---|---|---|---|"]
         for (method,), runs in _group(pruned, ("method",)).items():
@@ -240,7 +235,7 @@ def report_wide(records, args):
                 f"({statistics.mean(r['on_path'][i] for r in runs):.0f})"
                 for i in range(len(first["layers"])))
             connected = sum(bool(r["connected"]) for r in runs)
-            lines.append(f"| {method} | {fmt([r['accuracy'] for r in runs])} | {connected}/{len(runs)} | "
+            lines.append(f"| {method} | {cell([r['accuracy'] for r in runs])} | {connected}/{len(runs)} | "
                          f"{alive:.1f}/{len(first['layers'])} | {per_layer} |")
         lines.append("")
     text = "\n".join(lines)
@@ -263,9 +258,9 @@ def plot_wide(records, args):
         ax = axes[0][col]
         means, spreads = [], []
         for method in methods:
-            values = [100 * r["accuracy"] for r in group if r["method"] == method]
-            means.append(statistics.mean(values))
-            spreads.append(statistics.stdev(values) if len(values) > 1 else 0.0)
+            mean, spread = mean_std([100 * r["accuracy"] for r in group if r["method"] == method])
+            means.append(mean)
+            spreads.append(spread)
         ax.bar(range(len(methods)), means, yerr=spreads, capsize=3, color="tab:blue")
         dense = [100 * r["accuracy"] for r in group if r["method"] == "dense"]
         ax.axhline(statistics.mean(dense), color="black", linestyle="--", label="dense")

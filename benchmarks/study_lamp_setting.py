@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tfprune  # noqa: E402
 from tfprune import data  # noqa: E402
 from tfprune.backend import keras, tf  # noqa: E402
+from tfprune.bench.report import cell  # noqa: E402
 from tfprune.cli.models import mlp_model  # noqa: E402
 from tfprune.io import write_bytes, write_text  # noqa: E402
 from tfprune.schedules import Iterative  # noqa: E402
@@ -109,12 +110,6 @@ def run(setting, seed, args, log):
     return records
 
 
-def fmt(values):
-    mean = statistics.mean(values)
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{100 * mean:.1f} ± {100 * spread:.1f}"
-
-
 def report(records, args):
     lines = []
     for setting in dict.fromkeys(r["setting"] for r in records):
@@ -125,14 +120,14 @@ def report(records, args):
         seeds = len(dense)
         rounds = [i for i in (13, 16) if i < len(pruned[0]["rounds"]) - 1] + [len(pruned[0]["rounds"]) - 1]
         header = [f"{100 * pruned[0]['rounds'][i]['remaining']:.2f}%" for i in rounds]
-        lines += [f"**{setting}** ({SETTINGS[setting][0]}; dense {fmt(dense)}%, {seeds} seeds): test accuracy (%) "
+        lines += [f"**{setting}** ({SETTINGS[setting][0]}; dense {cell(dense)}%, {seeds} seeds): test accuracy (%) "
                   "after the round that leaves the fraction of weights in the header, and the remaining fraction "
                   "of each layer at the end (mean over seeds).", "",
                   "| allocation | " + " | ".join(header) + " | " + " | ".join(names) + " |",
                   "|---|" + "---|" * (len(header) + len(names))]
         for allocation in dict.fromkeys(r["allocation"] for r in pruned):
             runs = [r for r in pruned if r["allocation"] == allocation]
-            accuracy = [fmt([r["rounds"][i]["accuracy"] for r in runs]) for i in rounds]
+            accuracy = [cell([r["rounds"][i]["accuracy"] for r in runs]) for i in rounds]
             cells = [f"{100 * statistics.mean(r['layers'][n] for r in runs):.2f}%" for n in names]
             lines.append(f"| {allocation} | " + " | ".join(accuracy) + " | " + " | ".join(cells) + " |")
         lines.append("")
