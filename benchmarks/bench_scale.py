@@ -9,10 +9,11 @@ same timing as TF-MOT's (90% target, a pruning event every quarter of a timed ep
 ``jit_compile=True``.
 
 Step time: every configuration of a model is built and warmed up once (tracing, XLA
-compilation), then the configurations take turns, one timed epoch each, for ``--repeats``
-rounds. Each training step is timed on its own (from the batch's start, before the pruning
-callbacks' batch hooks, to its loss being ready; an epoch's first step, which also starts the
-epoch, is left out), and the steps are split by the schedule into
+compilation), then the configurations take turns, a few steps each (one short ``fit``; a tenth of
+a timed epoch, at least 4 steps; the order rotating), for ``--repeats`` epochs each. Each training
+step is timed on its own (from the batch's start, before the pruning callbacks' batch hooks, to its
+loss being ready; each ``fit``'s first step, which also starts the epoch, is left out), and the
+steps are split by the schedule into
 steady steps (no pruning event: the per-step cost of masking) and pruning steps (new masks,
 and LAMP's reallocation). Reported: the median steady step, the median extra time of a pruning
 step over it, and the mean step time with one pruning event per 100 steps (TF-MOT's default
@@ -139,8 +140,9 @@ def variable_bytes(model):
 
 
 def step_times(name, jit, steps, repeats, kinds=KINDS):
-    """{kind: (steady step times, pruning step times)} in seconds, configurations interleaved, a
-    pruning event every ``steps // 4`` steps; and the models."""
+    """{kind: (steady step times, pruning step times)} in seconds, a pruning event every ``steps // 4``
+    steps; and the models. Each repeat trains ``steps`` steps per configuration, the configurations
+    taking turns every :func:`turn_length` steps (one short ``fit`` each, the order rotating)."""
     warmup = max(2, steps // 4)
     frequency = max(2, steps // 4)
     total = warmup + repeats * steps
@@ -153,19 +155,30 @@ def step_times(name, jit, steps, repeats, kinds=KINDS):
                   callbacks=make_callbacks(model))  # trace, compile, warm up
         models[kind] = (model, make_callbacks, pruning_events(model))
     times = {kind: ([], []) for kind in kinds}
-    done = warmup
+    done, turn, order = warmup, turn_length(steps), list(models.items())
     for _ in range(repeats):
-        for kind, (model, make_callbacks, events) in models.items():
-            timer = StepTimes()
-            model.fit(x, y, batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
-                      callbacks=[timer] + make_callbacks(model))
-            trained = trained_steps(model)
-            if trained not in (None, done + steps):
-                raise RuntimeError(f"{kind}: expected {done + steps} steps trained, found {trained}")
-            for step, seconds in enumerate(timer.times[1:], start=done + 2):  # the first step starts the epoch
-                times[kind][step in events].append(seconds)
-        done += steps
+        for start in range(0, steps, turn):
+            count = min(turn, steps - start)
+            batches = slice(start * BATCH, (start + count) * BATCH)
+            order = order[1:] + order[:1]
+            for kind, (model, make_callbacks, events) in order:
+                timer = StepTimes()
+                model.fit(x[batches], y[batches], batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
+                          callbacks=[timer] + make_callbacks(model))
+                trained = trained_steps(model)
+                if trained not in (None, done + count):
+                    raise RuntimeError(f"{kind}: expected {done + count} steps trained, found {trained}")
+                for step, seconds in enumerate(timer.times[1:], start=done + 2):  # the first step starts the fit
+                    times[kind][step in events].append(seconds)
+            done += count
     return times, {kind: model for kind, (model, _, _) in models.items()}
+
+
+def turn_length(steps):
+    """Steps each configuration trains before the next takes its turn: short turns, so that the
+    machine's slow drifts in speed (several percent over seconds on a shared host) hit every
+    configuration alike."""
+    return max(4, steps // 10)
 
 
 EVENTS_EVERY = 100  # TF-MOT's default pruning frequency

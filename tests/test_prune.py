@@ -129,7 +129,7 @@ def test_lamp_and_global_reallocate_when_weights_change():
 def test_uniform_targets_stay_fixed_without_reallocation():
     schedule = Gradual(0.8, end_step=20, begin_step=1, frequency=10)
     pruned = tfprune.prune(small_cnn(), allocation="uniform", schedule=schedule, reallocate=False)
-    assert [type(c).__name__ for c in tfprune.callbacks(pruned)] == ["UpdatePruningStep", "_Active", "ScheduleEndCheck"]
+    assert [type(c).__name__ for c in tfprune.callbacks(pruned)] == ["UpdatePruningStep", "UpdateMasks", "ScheduleEndCheck"]
     default = tfprune.prune(small_cnn(), allocation="uniform", schedule=schedule)
     assert [type(c).__name__ for c in tfprune.callbacks(default)] == [
         "UpdatePruningStep", "RefreshAllocation", "ScheduleEndCheck"]

@@ -6,6 +6,7 @@ import pytest
 
 import tfprune
 from tfprune import mask_storage
+from tfprune import wrapper as wrapper_module
 from tfprune.allocation import budget
 from tfprune.backend import PruneLowMagnitude as TFMOTWrapper
 from tfprune.backend import keras, tf, tfmot
@@ -62,14 +63,28 @@ def test_unpack_by_byte_table_equals_bit_tests(monkeypatch, dtype):
         np.testing.assert_array_equal(got, mask.astype(dtype.as_numpy_dtype))
 
 
-def test_masks_and_weights_equal_tfmot_at_every_step():
+@pytest.mark.parametrize("driver", ["tfmot callback", "tfprune callbacks"])
+def test_masks_and_weights_equal_tfmot_at_every_step(monkeypatch, driver):
     """Same weights, data order and schedules (tfprune's per-weight one and TF-MOT's own): the
-    packed masks equal TF-MOT's float masks after every step, and so do the weights."""
+    packed masks equal TF-MOT's float masks after every step, and so do the weights. With TF-MOT's
+    callback alone the wrapper updates its masks in the graph, as TF-MOT does; with
+    ``tfprune.callbacks`` the callbacks update the conv's masks (its schedule is tfprune's) before the
+    batches of its pruning steps and the graph never does, while the TF-MOT-scheduled layer keeps its
+    in-graph update."""
 
     def schedules():
         return (LayerSchedule(Gradual(0.8, end_step=12, begin_step=2, frequency=2), [0.6]),
                 tfmot.sparsity.keras.PolynomialDecay(0.0, 0.7, begin_step=1, end_step=9, frequency=2))
 
+    computed = []  # (layer, step or "graph") of every mask computation of tfprune's wrapper
+    original = wrapper_module._Pruning._maybe_update_block_mask
+
+    def spy(self, weights):
+        step = int(self._step_fn().numpy()) if tf.executing_eagerly() else "graph"
+        computed.append((weights.name.split("/")[0], step))
+        return original(self, weights)
+
+    monkeypatch.setattr(wrapper_module._Pruning, "_maybe_update_block_mask", spy)
     runs = {}
     for name, wrapper in (("tfmot", TFMOTWrapper), ("tfprune", PruneLowMagnitude)):
         model = cnn(wrapper, schedules())
@@ -81,8 +96,10 @@ def test_masks_and_weights_equal_tfmot_at_every_step():
                 found = prunable(self.model).values()
                 seen.append([w.mask.numpy().copy() for w in found] + [w.variable.numpy().copy() for w in found])
 
-        model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0,
-                  callbacks=[tfmot.sparsity.keras.UpdatePruningStep(), Record()])
+        pruning = [tfmot.sparsity.keras.UpdatePruningStep()]
+        if name == "tfprune" and driver == "tfprune callbacks":
+            pruning = tfprune.callbacks(model)
+        model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=pruning + [Record()])
         runs[name] = (model, seen)
     tfmot_model, tfmot_seen = runs["tfmot"]
     model, seen = runs["tfprune"]
@@ -94,6 +111,13 @@ def test_masks_and_weights_equal_tfmot_at_every_step():
     conv_mask, out_mask = seen[-1][:2]
     assert conv_mask.sum() == round(conv_mask.size * (1 - 0.6))  # the per-weight target, reached
     assert out_mask.sum() == round(out_mask.size * (1 - 0.7))
+    conv = [step for layer, step in computed if layer.endswith("conv")]
+    out = [step for layer, step in computed if layer.endswith("out")]
+    if driver == "tfprune callbacks":
+        assert conv == [2, 4, 6, 8, 10, 12]  # before the batch of each pruning step, never in the graph
+    else:
+        assert conv and set(conv) == {"graph"}
+    assert out and set(out) == {"graph"}
     stripped = tfmot.sparsity.keras.strip_pruning(model)  # TF-MOT's own strip: weights already masked
     np.testing.assert_array_equal(stripped.layers[0].kernel.numpy() != 0, conv_mask.astype(bool))
     np.testing.assert_array_equal(stripped.predict(X, verbose=0), tfmot_model.predict(X, verbose=0))

@@ -1,8 +1,13 @@
 """The callbacks ``model.fit`` needs to prune, in one bundle: ``tfprune.callbacks(model)``.
 
-* TF-MOT's ``UpdatePruningStep`` (advances the pruning step),
-* :class:`RefreshAllocation` for LAMP and global magnitude: before every pruning step the
-  per-layer targets are recomputed from the current (masked) weights, as the LAMP paper does,
+* TF-MOT's ``UpdatePruningStep`` (sets the pruning step to 0 before the first batch; re-masks the
+  weights at each epoch's end),
+* :class:`UpdateMasks`: before the batch of each pruning step, recomputes the masks (the training
+  step of a model fitted with these callbacks does not evaluate the schedule: see
+  :mod:`tfprune.wrapper`),
+* :class:`RefreshAllocation` in its place for LAMP and global magnitude: before every pruning step
+  the per-layer targets are recomputed from the current (masked) weights, as the LAMP paper does,
+  then the masks,
 * :class:`Rewind` when the schedule asks for weight rewinding,
 * :class:`SparsitySummaries` (TensorBoard, per-layer sparsity) when ``log_dir`` is given,
 * :class:`ScheduleEndCheck`: warns (:class:`SparsityNotReachedWarning`) when ``fit`` ends before
@@ -88,8 +93,25 @@ def step_sparsity(schedule, step, weights):
     return schedule.sparsity_for(step, alive, sum(int(w.size) for w in weights.values()))
 
 
-class RefreshAllocation(_StepCounter):
-    """Recompute the per-layer targets from the current weights before each pruning step."""
+class UpdateMasks(_StepCounter):
+    """Recompute the masks of every tfprune wrapper before the batch of each of its pruning steps
+    (:meth:`tfprune.wrapper.PruneLowMagnitude.update_masks`)."""
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._due = {}
+        for layer in layers.prunable_layers(self.model).values():
+            for step in layer.pruning_steps() if hasattr(layer, "update_masks") else ():
+                self._due.setdefault(step, []).append(layer)
+
+    def before_step(self, step):
+        for layer in self._due.get(step, ()):
+            layer.update_masks(step)
+
+
+class RefreshAllocation(UpdateMasks):
+    """Recompute the per-layer targets from the current weights before each pruning step, then the
+    masks."""
 
     def __init__(self, allocation=None):
         super().__init__()
@@ -107,6 +129,7 @@ class RefreshAllocation(_StepCounter):
     def before_step(self, step):
         if step in self._steps:
             self.refresh(step)
+        super().before_step(step)
 
     def refresh(self, step):
         """Set every weight's target to the allocation at the schedule's sparsity for ``step``."""
@@ -220,10 +243,11 @@ def callbacks(model: Any, log_dir: str | None = None, allocation: str | Callable
     if not schedules:
         raise ValueError("model: has no tfprune pruning wrappers; wrap it with tfprune.prune(model, ...) first")
     strategies.check_strategy(model.distribute_strategy, "model.distribute_strategy")
+    training_guard.install(model)  # a model wrapped by hand: fit refuses to run without these callbacks
     first = next(iter(schedules.values()))
     bundle = [tfmot.sparsity.keras.UpdatePruningStep()]
     adaptive = first.adaptive and first.schedule.pruning_steps()
-    bundle.append(RefreshAllocation(allocation) if adaptive else _Active())
+    bundle.append(RefreshAllocation(allocation) if adaptive else UpdateMasks())
     if getattr(first.schedule, "rewind_step", None) is not None:
         bundle.append(Rewind())
     if log_dir is not None:

@@ -5,6 +5,10 @@ TF-MOT's own check (a ``tf.debugging`` assert in the wrapper) is dropped under
 This guard lives outside the compiled step. ``fit`` builds its train function right before
 ``on_train_begin``; the guard clears a flag there, the tfprune callbacks set it in
 ``on_train_begin``, and the train function refuses to run while it is unset.
+
+A guarded train function therefore only runs with the callbacks present, and they recompute the
+masks between steps; :func:`callbacks_update_masks` tells a pruning wrapper, while it is traced
+into such a function, that it need not check the schedule at every step itself.
 """
 
 import types
@@ -20,6 +24,14 @@ class MissingPruningCallbacks(RuntimeError):
     """Training a pruned model without ``tfprune.callbacks(model)``."""
 
 
+_guarded_calls = 0  # guarded train functions running now (replica threads trace inside them)
+
+
+def callbacks_update_masks() -> bool:
+    """True while a guarded train function runs (or is traced): the pruning callbacks are present."""
+    return _guarded_calls > 0
+
+
 def _guarded_make_train_function(model, force=False):
     model._tfprune_callbacks_active = False
     function = type(model).make_train_function(model, force)
@@ -27,17 +39,29 @@ def _guarded_make_train_function(model, force=False):
         return function
 
     def train_function(*args, **kwargs):
+        global _guarded_calls
         if not model._tfprune_callbacks_active:
             raise MissingPruningCallbacks(MISSING_CALLBACKS)
-        return function(*args, **kwargs)
+        _guarded_calls += 1
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _guarded_calls -= 1
 
     train_function._tfprune_guarded = True
     model.train_function = train_function
     return train_function
 
 
+def installed(model) -> bool:
+    """Whether ``model`` is guarded."""
+    return getattr(model.make_train_function, "__func__", None) is _guarded_make_train_function
+
+
 def install(model):
     """Guard ``model`` (idempotent). Done by ``tfprune.prune`` and ``tfprune.load_model``."""
+    if installed(model):
+        return model
     model._tfprune_callbacks_active = False
     model.make_train_function = types.MethodType(_guarded_make_train_function, model)
     model.train_function = None

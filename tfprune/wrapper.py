@@ -10,7 +10,12 @@ update (Zhu & Gupta 2017) for each weight with that weight's target from its
 bytes). The training step is TF-MOT's: masks are recomputed only at the schedule's pruning
 steps, and every step the weights are set to ``weights * mask`` before the layer runs (the
 optimizer revives pruned weights; masking them again is what keeps TF-MOT's gradients and
-regrowth rule). Under ``tf.distribute`` that masking is local to each replica (the replicas
+regrowth rule). In ``fit`` with :func:`tfprune.callbacks` the masks are recomputed by the
+callbacks before the batch of each pruning step (:meth:`PruneLowMagnitude.update_masks`, from the
+same weights and at the same step as TF-MOT's in-graph update, so with the same result), and the
+training step itself no longer evaluates the schedule: TF-MOT's conditional update runs in every
+step's graph, a fixed cost per layer that dominates small models. Traced anywhere else (a custom
+training loop), the wrapper keeps TF-MOT's in-graph update. Under ``tf.distribute`` that masking is local to each replica (the replicas
 hold the same weights and masks), without TF-MOT's cross-replica mean of the masked weights.
 
 The class keeps TF-MOT's name, so wrapped layers keep their usual names
@@ -19,7 +24,7 @@ is registered with Keras, so saved models load without custom objects. Models sa
 masks were packed (float masks) load as such and keep float masks.
 """
 
-from tfprune import mask_storage, schedules
+from tfprune import mask_storage, schedules, training_guard
 from tfprune.backend import PruneLowMagnitude as _TFMOTWrapper
 from tfprune.backend import keras, tf
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl
@@ -43,6 +48,29 @@ class _Pruning(pruning_impl.Pruning):
             return super()._update_mask(weights)
         finally:
             self._pruning_schedule = layer_schedule
+
+    def follows_callbacks(self):
+        """Whether the pruning callbacks can recompute these masks: a :class:`LayerSchedule`
+        (its pruning steps are known in Python), not TF-MOT's m-by-n sparsity."""
+        return not self._sparsity_m_by_n and isinstance(self._pruning_schedule, schedules.LayerSchedule)
+
+    def conditional_mask_update(self):
+        if training_guard.callbacks_update_masks() and self.follows_callbacks():
+            return tf.no_op()  # tfprune.callbacks recompute the masks before the batch
+        return super().conditional_mask_update()
+
+    def update_masks(self, step):
+        """Recompute every mask and threshold for training step ``step`` (eagerly, from the
+        current weights; in cross-replica context under ``tf.distribute``)."""
+        step_fn = self._step_fn
+        self._step_fn = lambda: tf.constant(step, tf.int64)
+        try:
+            for weight, mask, threshold in self._pruning_vars:
+                new_threshold, new_mask = self._maybe_update_block_mask(weight)
+                threshold.assign(new_threshold)
+                mask.assign(new_mask)
+        finally:
+            self._step_fn = step_fn
 
     def _maybe_update_block_mask(self, weights):
         threshold, mask = super()._maybe_update_block_mask(weights)
@@ -94,6 +122,18 @@ class PruneLowMagnitude(_TFMOTWrapper):
         if calls == 1:
             return self.pruning_step
         return (self.pruning_step + calls - 1) // calls
+
+    def pruning_steps(self) -> list[int]:
+        """The training steps at which the pruning callbacks recompute this layer's masks (none when
+        its schedule is not a :class:`~tfprune.schedules.LayerSchedule`: TF-MOT's in-graph update)."""
+        if not self.pruning_obj.follows_callbacks():
+            return []
+        return self.pruning_schedule.schedule.pruning_steps()
+
+    def update_masks(self, step: int) -> None:
+        """Recompute the masks as TF-MOT's in-graph update does at training step ``step``; the
+        pruning callbacks call it before the batch of each of :meth:`pruning_steps`."""
+        self.pruning_obj.update_masks(step)
 
     def build(self, input_shape):
         if self.packed_masks:
