@@ -13,6 +13,7 @@ from tfprune.backend import keras, tf, tfmot
 from tfprune.layers import prunable
 from tfprune.schedules import Gradual, LayerSchedule
 from tfprune.wrapper import PruneLowMagnitude
+from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl
 
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(64, 6, 6, 1)).astype("float32")
@@ -77,14 +78,19 @@ def test_masks_and_weights_equal_tfmot_at_every_step(monkeypatch, driver):
                 tfmot.sparsity.keras.PolynomialDecay(0.0, 0.7, begin_step=1, end_step=9, frequency=2))
 
     computed = []  # (layer, step or "graph") of every mask computation of tfprune's wrapper
-    original = wrapper_module._Pruning._maybe_update_block_mask
+    in_graph, between_steps = wrapper_module._Pruning._maybe_update_block_mask, wrapper_module._Pruning.update_masks
 
-    def spy(self, weights):
-        step = int(self._step_fn().numpy()) if tf.executing_eagerly() else "graph"
-        computed.append((weights.name.split("/")[0], step))
-        return original(self, weights)
+    def spy_graph(self, weights):
+        if not tf.executing_eagerly():
+            computed.append((weights.name.split("/")[0], "graph"))
+        return in_graph(self, weights)
 
-    monkeypatch.setattr(wrapper_module._Pruning, "_maybe_update_block_mask", spy)
+    def spy_callbacks(self, step):
+        computed.append((self._pruning_vars[0][0].name.split("/")[0], step))
+        return between_steps(self, step)
+
+    monkeypatch.setattr(wrapper_module._Pruning, "_maybe_update_block_mask", spy_graph)
+    monkeypatch.setattr(wrapper_module._Pruning, "update_masks", spy_callbacks)
     runs = {}
     for name, wrapper in (("tfmot", TFMOTWrapper), ("tfprune", PruneLowMagnitude)):
         model = cnn(wrapper, schedules())
@@ -121,6 +127,26 @@ def test_masks_and_weights_equal_tfmot_at_every_step(monkeypatch, driver):
     stripped = tfmot.sparsity.keras.strip_pruning(model)  # TF-MOT's own strip: weights already masked
     np.testing.assert_array_equal(stripped.layers[0].kernel.numpy() != 0, conv_mask.astype(bool))
     np.testing.assert_array_equal(stripped.predict(X, verbose=0), tfmot_model.predict(X, verbose=0))
+
+
+@pytest.mark.parametrize("size", [1, 7, 100, 4099])
+def test_numpy_magnitude_mask_equals_tfmot_update_mask(size):
+    """The callbacks' NumPy rule against TF-MOT's own ``_update_mask`` (top_k) on the same weights:
+    the same threshold and mask at every sparsity, with ties (weights rounded to a coarse grid, signs
+    mixed) and without, including sparsities whose float32 keep count is a rounding tie."""
+    rng = np.random.default_rng(size)
+    smooth = rng.normal(size=size).astype(np.float32)
+    tied = (np.round(smooth * 4) / 4).astype(np.float32)  # many equal magnitudes
+    sparsities = [s for s in (0.0, 0.5, 0.9, 0.99, 1.0, 1 - 0.5 / size, 1 - 1.5 / size, 1 - 2.5 / size) if s >= 0]
+    for weights in (smooth, tied):
+        for sparsity in sparsities:
+            sparsity = np.float32(sparsity)
+            pruning = pruning_impl.Pruning(lambda: tf.constant(1, tf.int64), [],
+                                           lambda step: (tf.constant(True), tf.constant(sparsity)), [1, 1], "AVG")
+            threshold, mask = pruning._update_mask(tf.constant(weights))
+            ours_threshold, ours_mask = wrapper_module.magnitude_mask(weights, sparsity)
+            assert ours_threshold == threshold.numpy(), (size, sparsity)
+            np.testing.assert_array_equal(ours_mask, mask.numpy().astype(bool), err_msg=f"{size} {sparsity}")
 
 
 def test_mask_storage_is_one_bit_per_weight():

@@ -24,6 +24,8 @@ is registered with Keras, so saved models load without custom objects. Models sa
 masks were packed (float masks) load as such and keep float masks.
 """
 
+import numpy as np
+
 from tfprune import mask_storage, schedules, training_guard
 from tfprune.backend import PruneLowMagnitude as _TFMOTWrapper
 from tfprune.backend import keras, tf
@@ -60,13 +62,20 @@ class _Pruning(pruning_impl.Pruning):
         return super().conditional_mask_update()
 
     def update_masks(self, step):
-        """Recompute every mask and threshold for training step ``step`` (eagerly, from the
-        current weights; in cross-replica context under ``tf.distribute``)."""
+        """Recompute every mask and threshold for training step ``step`` from the current weights
+        (eagerly, in cross-replica context under ``tf.distribute``): TF-MOT's rule in NumPy
+        (:func:`magnitude_mask`) for element-wise masks of float32/float64 weights, TF-MOT's own
+        ops otherwise (block masks, other dtypes)."""
         step_fn = self._step_fn
         self._step_fn = lambda: tf.constant(step, tf.int64)
         try:
-            for weight, mask, threshold in self._pruning_vars:
-                new_threshold, new_mask = self._maybe_update_block_mask(weight)
+            for index, (weight, mask, threshold) in enumerate(self._pruning_vars):
+                if self._block_size == [1, 1] and weight.dtype in (tf.float32, tf.float64):
+                    sparsity = self._pruning_schedule.for_weight(index)(step)[1].numpy()
+                    new_threshold, keep = magnitude_mask(weight.numpy(), sparsity)
+                    new_mask = mask_storage.pack_numpy(keep) if self._packed else keep.astype(weight.dtype.as_numpy_dtype)
+                else:
+                    new_threshold, new_mask = self._maybe_update_block_mask(weight)
                 threshold.assign(new_threshold)
                 mask.assign(new_mask)
         finally:
@@ -96,6 +105,20 @@ class _Pruning(pruning_impl.Pruning):
                              for (weight, _), value in zip(pairs, values)])
 
         return [context.merge_call(update, args=(values,))]
+
+
+def magnitude_mask(weights: np.ndarray, sparsity: np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """TF-MOT's magnitude rule (``Pruning._update_mask``) in NumPy: keep
+    ``k = max(round(size * (1 - sparsity)), 1)`` (float32 arithmetic, half to even, as TF-MOT) and
+    every weight whose magnitude is at least the k-th largest (ties all kept). Returns that k-th
+    largest magnitude (the threshold) and the boolean mask. A linear-time selection where TF-MOT
+    sorts; the same mask and threshold, bit for bit."""
+    magnitudes = np.abs(weights)
+    flat = magnitudes.reshape(-1)
+    size = flat.size
+    k = int(max(np.round(np.float32(size) * (np.float32(1) - np.float32(sparsity))), 1))
+    threshold = np.partition(flat, size - k)[size - k]
+    return threshold, magnitudes >= threshold
 
 
 @keras.utils.register_keras_serializable(package="tfprune")
