@@ -72,6 +72,22 @@ def test_layer_schedule_scales_fixed_targets_and_reads_adaptive_variable():
     assert float(restored.target.numpy()[0]) == pytest.approx(0.55) and restored.adaptive
 
 
+@pytest.mark.parametrize("schedule", [s for s in ALL if s.events], ids=lambda s: type(s).__name__)
+@pytest.mark.parametrize("adaptive", [False, True])
+def test_layer_schedule_numpy_targets_equal_the_graph_bit_for_bit(schedule, adaptive):
+    """What the callbacks' mask update reads (``sparsities_at``) is exactly, in float32, what the
+    graph's per-weight schedule gives at every pruning step, for awkward targets. (A OneShot
+    schedule has no pruning steps: the callbacks never ask it.)"""
+    targets = np.float32([0.0, 0.1, 1 / 3, 0.7777777, 0.95, 1.0])
+    layer = schedules.LayerSchedule(schedule, targets, adaptive=adaptive)
+    graph = [tf.function(layer.for_weight(i)) for i in range(len(targets))]
+    for step in schedule.pruning_steps():
+        ours = layer.sparsities_at(step)
+        assert ours.dtype == np.float32
+        theirs = np.float32([float(f(tf.constant(step, tf.int64))[1]) for f in graph])
+        np.testing.assert_array_equal(ours, theirs, err_msg=f"step {step}")
+
+
 def test_layer_schedule_holds_one_target_per_weight():
     g = schedules.Gradual(0.8, end_step=11, begin_step=1, frequency=5)
     two = schedules.LayerSchedule(g, [0.2, 0.6])

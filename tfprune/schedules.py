@@ -94,8 +94,13 @@ class Schedule(pruning_schedule.PruningSchedule):
     def __call__(self, step):
         if not self.events:
             return tf.constant(False), tf.constant(self.sparsity, tf.float32)
+        return self.lookup(step, [v for _, v in self.events])
+
+    def lookup(self, step, column):
+        """Graph ops: (whether ``step`` is a pruning step, ``column[i]`` of the last event ``i`` at or
+        before ``step``, 0 before any), ``column`` holding one float32 value per event."""
         steps = tf.constant([s for s, _ in self.events], tf.int64)
-        values = tf.constant([v for _, v in self.events], tf.float32)
+        values = tf.constant(column, tf.float32)
         step = tf.cast(step, tf.int64)
         index = tf.searchsorted(steps, tf.reshape(step, [1]), side="right")[0] - 1
         found = index >= 0
@@ -304,27 +309,44 @@ class LayerSchedule(pruning_schedule.PruningSchedule, tf.Module):
             raise ValueError(f"target={target!r}: expected one sparsity per prunable weight")
         self.target = tf.Variable(values, trainable=False, dtype=tf.float32, name="target_sparsity")
 
-    def sparsity_of(self, index, overall):
-        """Target of weight ``index`` at overall scheduled sparsity ``overall`` (a tensor)."""
-        target = self.target[index]
-        if self.adaptive or self.schedule.sparsity == 0.0:
-            return tf.identity(target)
-        return target * overall / self.schedule.sparsity
+    def _scales(self):
+        """Whether each weight's target is scaled by the ramp ``s(t) / s_final`` (fixed allocations)."""
+        return not self.adaptive and self.schedule.sparsity != 0.0 and bool(self.schedule.events)
+
+    def _ramp(self):
+        """``s(t) / s_final`` at each event, rounded once to float32 (graph and NumPy read the same)."""
+        return [value / self.schedule.sparsity for _, value in self.schedule.events]
+
+    def targets(self, step):
+        """Graph ops: (whether ``step`` prunes, every weight's target at ``step``): one float32 product
+        ``target * ramp`` of two run-time values, which graph rewrites cannot reassociate."""
+        should_prune, _ = self.schedule(step)
+        if not self._scales():
+            return should_prune, tf.identity(self.target)
+        return should_prune, self.target * self.schedule.lookup(step, self._ramp())[1]
+
+    def sparsities_at(self, step: int) -> np.ndarray:
+        """Every weight's target at pruning step ``step``, float32, in NumPy: the same product as
+        :meth:`targets` (tested equal), for the callbacks' mask update between steps."""
+        target = np.asarray(self.target.numpy(), np.float32)
+        if not self._scales():
+            return target
+        return target * np.float32(self.schedule.sparsity_at(step) / self.schedule.sparsity)
 
     def for_weight(self, index):
         """The ``(step) -> (should_prune, sparsity)`` schedule of the layer's weight ``index``."""
 
         @tf.autograph.experimental.do_not_convert  # plain TF ops; no Python control flow to convert
         def schedule(step):
-            should_prune, overall = self.schedule(step)
-            return should_prune, self.sparsity_of(index, overall)
+            should_prune, targets = self.targets(step)
+            return should_prune, targets[index]
 
         return schedule
 
     def __call__(self, step):
         """Timing, and the mean target over the layer's weights (what TF-MOT's summaries show)."""
-        should_prune, overall = self.schedule(step)
-        return should_prune, tf.reduce_mean(self.sparsity_of(slice(None), overall))
+        should_prune, targets = self.targets(step)
+        return should_prune, tf.reduce_mean(targets)
 
     def get_config(self):
         """The global schedule, the per-weight targets and the allocation, for saving."""

@@ -66,18 +66,21 @@ class _Pruning(pruning_impl.Pruning):
         (eagerly, in cross-replica context under ``tf.distribute``): TF-MOT's rule in NumPy
         (:func:`magnitude_mask`) for element-wise masks of float32/float64 weights, TF-MOT's own
         ops otherwise (block masks, other dtypes)."""
+        sparsities = self._pruning_schedule.sparsities_at(step)
+        for index, (weight, mask, threshold) in enumerate(self._pruning_vars):
+            if self._block_size == [1, 1] and weight.dtype in (tf.float32, tf.float64):
+                new_threshold, keep = magnitude_mask(weight.numpy(), sparsities[index])
+                new_mask = mask_storage.pack_numpy(keep) if self._packed else keep.astype(weight.dtype.as_numpy_dtype)
+            else:
+                new_threshold, new_mask = self._tfmot_rule_at(step, weight)
+            threshold.assign(new_threshold)
+            mask.assign(new_mask)
+
+    def _tfmot_rule_at(self, step, weight):
         step_fn = self._step_fn
         self._step_fn = lambda: tf.constant(step, tf.int64)
         try:
-            for index, (weight, mask, threshold) in enumerate(self._pruning_vars):
-                if self._block_size == [1, 1] and weight.dtype in (tf.float32, tf.float64):
-                    sparsity = self._pruning_schedule.for_weight(index)(step)[1].numpy()
-                    new_threshold, keep = magnitude_mask(weight.numpy(), sparsity)
-                    new_mask = mask_storage.pack_numpy(keep) if self._packed else keep.astype(weight.dtype.as_numpy_dtype)
-                else:
-                    new_threshold, new_mask = self._maybe_update_block_mask(weight)
-                threshold.assign(new_threshold)
-                mask.assign(new_mask)
+            return self._maybe_update_block_mask(weight)
         finally:
             self._step_fn = step_fn
 
