@@ -180,6 +180,38 @@ def test_a_model_saved_with_float_masks_loads_with_float_masks():
     np.testing.assert_array_equal(old.pruning_vars[0][1].numpy(), mask)
 
 
+def test_a_custom_training_loop_keeps_the_in_graph_mask_update():
+    """Only fit's guarded train step leaves the masks to the callbacks: a training step of the
+    user's own (before and after a fit) still prunes at the schedule's steps, in the graph."""
+    schedule = Gradual(0.75, end_step=6, begin_step=2, frequency=2)
+    pruned = tfprune.prune(cnn(lambda layer, pruning_schedule: layer, (None, None)), allocation="uniform",
+                           schedule=schedule)
+    optimizer = keras.optimizers.SGD(0.01)
+    for layer in pruned.layers:
+        if hasattr(layer, "pruning_step"):
+            layer.pruning_step.assign(0)  # what TF-MOT's UpdatePruningStep does before training
+
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            loss = LOSS(y, pruned(x, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(loss, pruned.trainable_variables), pruned.trainable_variables))
+
+    def kept():
+        return {key: int(np.count_nonzero(w.mask.numpy())) for key, w in prunable(pruned).items()}
+
+    sizes = {key: w.variable.shape.num_elements() for key, w in prunable(pruned).items()}
+    for index in range(3):  # steps 1-3: events at 2 (and 4, 6)
+        step(X[4 * index:4 * index + 4], Y[4 * index:4 * index + 4])
+    assert kept() != sizes  # pruned in the graph at step 2
+    pruned.compile(keras.optimizers.SGD(0.01), LOSS)
+    pruned.fit(X[:8], Y[:8], batch_size=4, verbose=0, callbacks=tfprune.callbacks(pruned))  # steps 4-5
+    for index in range(3):  # steps 6-8: the last event (6) in the custom loop again
+        step(X[4 * index:4 * index + 4], Y[4 * index:4 * index + 4])
+    assert int(prunable(pruned)["conv/kernel"].layer.pruning_step.numpy()) == 8
+    assert sum(kept().values()) == budget.survivors(sum(sizes.values()), 0.75)  # the target, reached
+
+
 def test_mirrored_replicas_keep_identical_weights_and_masks(mirrored_strategy):
     with mirrored_strategy.scope():
         pruned = tfprune.prune(cnn(lambda layer, pruning_schedule: layer, (None, None)), allocation="lamp",

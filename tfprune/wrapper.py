@@ -12,11 +12,13 @@ steps, and every step the weights are set to ``weights * mask`` before the layer
 optimizer revives pruned weights; masking them again is what keeps TF-MOT's gradients and
 regrowth rule). In ``fit`` with :func:`tfprune.callbacks` the masks are recomputed by the
 callbacks before the batch of each pruning step (:meth:`PruneLowMagnitude.update_masks`, from the
-same weights and at the same step as TF-MOT's in-graph update, so with the same result), and the
-training step itself no longer evaluates the schedule: TF-MOT's conditional update runs in every
-step's graph, a fixed cost per layer that dominates small models. Traced anywhere else (a custom
-training loop), the wrapper keeps TF-MOT's in-graph update. Under ``tf.distribute`` that masking is local to each replica (the replicas
-hold the same weights and masks), without TF-MOT's cross-replica mean of the masked weights.
+same weights and at the same step as TF-MOT's in-graph update, so with the same result; from the
+float32 master weights under a mixed-precision policy), and the training step itself no longer
+evaluates the schedule: TF-MOT's conditional update runs in every step's graph, a fixed cost per
+layer that dominates small models. Traced anywhere else (a custom training loop), the wrapper
+keeps TF-MOT's in-graph update. Under ``tf.distribute`` the per-step masking is local to each
+replica (the replicas hold the same weights and masks), without TF-MOT's cross-replica mean of
+the masked weights.
 
 The class keeps TF-MOT's name, so wrapped layers keep their usual names
 (``prune_low_magnitude_<layer>``) and ``tfmot.sparsity.keras.strip_pruning`` strips them; it
