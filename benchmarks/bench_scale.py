@@ -54,7 +54,7 @@ from tfprune.io import write_text
 import tfprune
 from tfprune.backend import keras, tf, tfmot
 from tfprune.cli.models import default_model
-from tfprune.schedules import Gradual, LayerSchedule
+from tfprune.schedules import Gradual
 
 SPARSITY = 0.9
 BATCH = 64
@@ -105,9 +105,9 @@ def pruning_events(model):
     wrapper = first_wrapper(model)
     if wrapper is None:
         return set()
+    if hasattr(wrapper, "update_masks"):  # tfprune's wrapper
+        return set(wrapper.pruning_steps())
     schedule = wrapper.pruning_schedule
-    if isinstance(schedule, LayerSchedule):
-        return set(schedule.schedule.pruning_steps())
     # TF-MOT's PolynomialDecay: begin_step <= step <= end_step, (step - begin_step) % frequency == 0
     return set(range(schedule.begin_step, schedule.end_step + 1, schedule.frequency))
 

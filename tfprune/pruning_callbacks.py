@@ -53,8 +53,9 @@ def _count_calls(model):
             layer.calls_per_step = counts.get(id(layer), 1)
 
 
-class _Active(keras.callbacks.Callback):
-    """Marks the pruning callbacks as present for the guard; needs no per-batch hook."""
+class _StepCounter(keras.callbacks.Callback):
+    """Marks the pruning callbacks as present for the guard, and knows the pruning step the next
+    batch runs at, without reading the device per batch."""
 
     def __init__(self):
         super().__init__()
@@ -69,13 +70,6 @@ class _Active(keras.callbacks.Callback):
                 f"steps_per_execution={int(spe.numpy())}: tfprune's pruning callbacks act between steps; "
                 "compile the pruned model with steps_per_execution=1"
             )
-
-
-class _StepCounter(_Active):
-    """Knows the pruning step the next batch runs at, without reading the device per batch."""
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
         self._next_step = _pruning_step(self.model) + 1
 
     def on_train_batch_begin(self, batch, logs=None):
