@@ -195,25 +195,31 @@ def chain(widths=(5, 4, 3, 2), activation="relu", seed=0, initializer=None):
     return keras.Sequential(layers)
 
 
-def test_synflow_single_pass_equals_hand_computed_path_counts():
+#: relative tolerance of SynFlow's float64 arithmetic, and of the default's float32 on these small nets
+SYNFLOW_RTOL = {"auto": 2e-6, "float64": 1e-12}
+
+
+@pytest.mark.parametrize("dtype", sorted(SYNFLOW_RTOL))
+def test_synflow_single_pass_equals_hand_computed_path_counts(dtype):
     model = chain((5, 4, 3))
     a, b = (np.abs(w.astype(np.float64)) for w in model.get_weights())
     expected_a = a * (b @ np.ones(3))[None, :]  # |a_ij| * (paths from unit j to the output)
     expected_b = (np.ones(5) @ a)[:, None] * b  # (paths from the input to unit j) * |b_jk|
-    scores = scoring.synflow_scores(model, jit_compile=False)
-    np.testing.assert_allclose(scores["d0/kernel"], expected_a, rtol=1e-12)
-    np.testing.assert_allclose(scores["d1/kernel"], expected_b, rtol=1e-12)
+    scores = scoring.synflow_scores(model, jit_compile=False, dtype=dtype)
+    np.testing.assert_allclose(scores["d0/kernel"], expected_a, rtol=SYNFLOW_RTOL[dtype])
+    np.testing.assert_allclose(scores["d1/kernel"], expected_b, rtol=SYNFLOW_RTOL[dtype])
 
 
-def test_synflow_conserves_total_score_per_layer():
+@pytest.mark.parametrize("dtype", sorted(SYNFLOW_RTOL))
+def test_synflow_conserves_total_score_per_layer(dtype):
     model = chain((12, 10, 8, 6, 4))
-    result = synflow_mod.run(model, None, jit_compile=False)
+    result = synflow_mod.run(model, None, jit_compile=False, dtype=dtype)
     totals = [s.sum() for s in result.scores.values()]
-    np.testing.assert_allclose(totals, result.path_mass[0], rtol=1e-10)
+    np.testing.assert_allclose(totals, result.path_mass[0], rtol=SYNFLOW_RTOL[dtype])
     # still conserved on the pruned network the last iteration scores
-    result = synflow_mod.run(model, 0.8, iterations=5, jit_compile=False)
+    result = synflow_mod.run(model, 0.8, iterations=5, jit_compile=False, dtype=dtype)
     totals = [s.sum() for s in result.scores.values()]
-    np.testing.assert_allclose(totals, totals[0], rtol=1e-10)
+    np.testing.assert_allclose(totals, totals[0], rtol=SYNFLOW_RTOL[dtype])
 
 
 def test_synflow_xla_and_graph_agree():
@@ -253,11 +259,13 @@ def test_synflow_is_robust_to_float32_overflow():
     """30 layers of width 32, weights in [0.5, 1.5): R ~ 32**31 ~ 1e46 > float32 max.
 
     (Not all-equal weights: the official rule prunes tied scores together, which would empty it.)
+    The default ("auto") runs float32, sees the overflow and reruns in float64.
     """
     model = chain((32,) * 31, activation=None, initializer=keras.initializers.RandomUniform(0.5, 1.5, seed=0))
     with pytest.raises(FloatingPointError, match="overflowed in float32"):
         synflow_mod.run(model, None, dtype="float32", jit_compile=False)
     result = synflow_mod.run(model, 0.5, iterations=3, jit_compile=False)
+    assert result.dtype == "float64"
     expected = np.ones(32)
     for w in model.get_weights():
         expected = expected @ w.astype(np.float64)
@@ -266,18 +274,66 @@ def test_synflow_is_robust_to_float32_overflow():
     np.testing.assert_allclose(totals, totals[0], rtol=1e-9)
     total = sum(m.size for m in result.masks.values())
     assert sum(int(m.sum()) for m in result.masks.values()) == total - int(0.5 * total) == 15360
+    explicit = synflow_mod.run(model, 0.5, iterations=3, jit_compile=False, dtype="float64")
+    for key, mask in explicit.masks.items():
+        np.testing.assert_array_equal(result.masks[key], mask)
 
 
-def test_synflow_bypasses_softmax_and_keeps_biases_as_abs():
+@pytest.mark.parametrize("low", [5e-4, 1.2e-3])
+def test_synflow_is_robust_to_float32_underflow(low):
+    """30 layers of width 32, weights in [low, 2 low): R ~ 1e-43 (below float32's normal range) and
+    ~ 2e-36 (in it, but the products summed in the last layers are not, and TensorFlow flushes
+    them to 0: float32 gets R = 0 both times). "auto" sees it and reruns in float64."""
+    model = chain((32,) * 31, activation=None, initializer=keras.initializers.RandomUniform(low, 2 * low, seed=0))
+    expected = np.ones(32)
+    for w in model.get_weights():
+        expected = expected @ w.astype(np.float64)
+    assert 0 < expected.sum() < 1e-35
+    with pytest.raises(ValueError, match="every score is 0 .*in float32 it may also be underflow"):
+        synflow_mod.run(model, None, jit_compile=False, dtype="float32")
+    scorer = synflow_mod.SynFlowScorer(model, jit_compile=False)
+    try:
+        result = scorer(0.9, iterations=4)
+        assert result.dtype == "float64" and scorer.dtype == tf.float64  # later calls stay in float64
+        assert result.path_mass[0] == pytest.approx(expected.sum(), rel=1e-12)
+        totals = [s.sum() for s in result.scores.values()]
+        np.testing.assert_allclose(totals, totals[0], rtol=1e-9)
+        assert scorer(None).dtype == "float64"
+    finally:
+        scorer.close()
+
+
+def test_synflow_reruns_in_float64_where_float32_flushes_a_score_to_zero():
+    """A sigmoid whose |w| input is 24 has derivative ~4e-11 in float64 and exactly 0 in float32
+    (the sigmoid rounds to 1): the weights before it score 0 in float32 only. "auto" reruns them."""
+    model = keras.Sequential([
+        keras.Input((8,)),
+        keras.layers.Dense(4, activation="sigmoid", use_bias=False, name="gate",
+                           kernel_initializer=keras.initializers.Constant(3.0)),
+        keras.layers.Dense(3, use_bias=False, name="out"),
+    ])
+    with pytest.warns(UserWarning, match=r"every score of \['gate/kernel'\] is 0 in the dense"):
+        forced = synflow_mod.run(model, None, jit_compile=False, dtype="float32")
+    assert not np.any(forced.scores["gate/kernel"])
+    result = synflow_mod.run(model, None, jit_compile=False)
+    assert result.dtype == "float64"
+    s = 1 / (1 + np.exp(-24.0))
+    assert 0 < s * (1 - s) < 1e-10
+    expected = 3.0 * s * (1 - s) * np.abs(model.get_layer("out").kernel.numpy().astype(np.float64)).sum(axis=1)
+    np.testing.assert_allclose(result.scores["gate/kernel"], np.tile(expected, (8, 1)), rtol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", sorted(SYNFLOW_RTOL))
+def test_synflow_bypasses_softmax_and_keeps_biases_as_abs(dtype):
     base = tiny("linear")
     soft = tiny("softmax")
     soft.set_weights(base.get_weights())
-    a = scoring.synflow_scores(base, jit_compile=False)
-    b = scoring.synflow_scores(soft, jit_compile=False)
-    np.testing.assert_allclose(a["out/kernel"], b["out/kernel"], rtol=1e-12)
+    a = scoring.synflow_scores(base, jit_compile=False, dtype=dtype)
+    b = scoring.synflow_scores(soft, jit_compile=False, dtype=dtype)
+    np.testing.assert_array_equal(a["out/kernel"], b["out/kernel"])
     w1, b1, w2, _ = (np.abs(w.astype(np.float64)) for w in base.get_weights())
     hidden = np.ones(4) @ w1 + b1  # |b| kept in the linearised network
-    np.testing.assert_allclose(a["out/kernel"], hidden[:, None] * w2, rtol=1e-12)
+    np.testing.assert_allclose(a["out/kernel"], hidden[:, None] * w2, rtol=SYNFLOW_RTOL[dtype])
 
 
 # --------------------------------------------------------------------------- bad input

@@ -97,20 +97,25 @@ def kernels(model):
     return [layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")]
 
 
+@pytest.mark.parametrize("dtype", ["auto", "float64"])
 @pytest.mark.parametrize("build", [mlp, cnn], ids=["mlp-40-100-100-10", "cnn"])
-def test_masks_equal_the_official_loop(build):
+def test_masks_equal_the_official_loop(build, dtype):
+    """Both precisions: "auto" computes these in float32 (the official code's precision)."""
     model = build()
     gradient = mlp_gradient if build is mlp else tape_gradient(model)
-    scorer = synflow_mod.SynFlowScorer(model, jit_compile=False)
+    scorer = synflow_mod.SynFlowScorer(model, jit_compile=False, dtype=dtype)
     total = sum(scorer.sizes)
+    precision = "float32" if dtype == "auto" else dtype
+    rtol = {"float32": 1e-5, "float64": 1e-9}[precision]  # ~100 terms per gradient entry
     try:
         for sparsity in SPARSITIES:
             expected, expected_scores = official_loop(kernels(model), gradient, sparsity)
             result = scorer(sparsity, ITERATIONS)
+            assert result.dtype == precision
             got = result.masks
             for key, mask, score in zip(got, expected, expected_scores):
                 np.testing.assert_array_equal(got[key], mask, err_msg=f"{key} at {sparsity}")
-                np.testing.assert_allclose(result.scores[key], score, rtol=1e-9, atol=1e-300)
+                np.testing.assert_allclose(result.scores[key], score, rtol=rtol, atol=1e-300)
             # no ties at these thresholds: the official count N - int(sparsity * N) (MLP: 1500, 150, 15)
             assert sum(int(m.sum()) for m in got.values()) == total - int(sparsity * total)
     finally:

@@ -24,7 +24,9 @@ more (when the fractional part of ``N (1 - sparsity)`` is in (0, 1/2)).
 Choices made here (details in docs/pruning_at_init.md): every weight -- biases, BatchNorm
 parameters and statistics included -- is replaced by its absolute value in an independent clone,
 as the official code does (BatchNorm in inference mode); R sums the logits (a final softmax or
-sigmoid is bypassed); the clone computes in float64 by default (an infinite R raises);
+sigmoid is bypassed); ``dtype="auto"`` (default) computes in float32, the official code's precision,
+and reruns in float64 when a float32 run leaves float32's range (:data:`FLOAT32_FLOOR`; an infinite
+R in float64 raises);
 ``unclip=True`` scores ReLU6 as ReLU (not the ReLU6 of a hard-sigmoid), and all-zero scores are
 refused, a layer whose scores are all 0 reported (:meth:`SynFlowScorer._check`); the loop is one
 ``tf.function``, XLA-compiled only where a GPU or TPU is visible (:func:`default_jit_compile`);
@@ -53,7 +55,12 @@ from tfprune._validate import check_choice, check_int
 from tfprune.scoring import _common
 
 ITERATIONS = 100
-_DTYPES = ("float32", "float64")
+_DTYPES = ("auto", "float32", "float64")
+#: ``dtype="auto"`` keeps a float32 run only if every R and every non-zero score, at every
+#: iteration, is finite and at least this: float32's smallest normal number (2**-126) times 2**24,
+#: so the run is far from the range where float32 loses bits (subnormal numbers) or rounds a path's
+#: product to 0. Otherwise the loop is rerun in float64.
+FLOAT32_FLOOR = 2.0 ** -102
 #: ``selection=``: "official" (default; the exact ``k_prune``-th smallest score at every iteration:
 #: the official masks) or "fast": intermediate thresholds only to 1/512 relative precision (see
 #: :func:`_prune_fast`), the last iteration official (same final count). Its masks differ: every
@@ -61,12 +68,13 @@ _DTYPES = ("float32", "float64")
 #: 40-100-100-10 MLP: 94% at 90% sparsity, 64% at 99%, 73% at 99.9%).
 SELECTIONS = ("official", "fast")
 
-SynFlowResult = collections.namedtuple("SynFlowResult", "scores masks path_mass")
+SynFlowResult = collections.namedtuple("SynFlowResult", "scores masks path_mass dtype")
 SynFlowResult.__doc__ = """Outcome of :func:`run`.
 
 scores: {key: float64 array}, the last iteration's saliencies.
 masks: {key: float32 0/1 array}, the iterative masks (None when ``sparsity`` is None).
 path_mass: (R of the dense network, R at the last iteration), as floats.
+dtype: "float32" or "float64", the precision that computed them (``dtype="auto"`` chooses).
 """
 
 
@@ -178,27 +186,33 @@ class SynFlowScorer:
     for the arguments.
     """
 
-    def __init__(self, model, *, exclude=None, dtype="float64", jit_compile=None, selection="official",
+    def __init__(self, model, *, exclude=None, dtype="auto", jit_compile=None, selection="official",
                  unclip=True, input_shape=None):
         _common.check_plain_model(model)
         _common.check_exclude(model, exclude)
-        check_choice(dtype, "dtype", _DTYPES)
+        #: the ``dtype`` asked for: "auto", "float32" or "float64"
+        self.requested = check_choice(dtype, "dtype", _DTYPES)
         check_choice(jit_compile, "jit_compile", [None, True, False])
         self.selection = check_choice(selection, "selection", SELECTIONS)
-        self.dtype = tf.as_dtype(dtype)
         self.jit_compile = default_jit_compile() if jit_compile is None else bool(jit_compile)
         # R sums the logits: a final softmax would make R constant (official models output logits).
-        net = _common.logits_model(model) if len(model.outputs) == 1 else model
-        self._clone = _common.float_clone(net, dtype, lambda layer, name, value: np.abs(value))
+        self._net = _common.logits_model(model) if len(model.outputs) == 1 else model
+        self._exclude, self._unclip, self._input_shape = exclude, unclip, input_shape
+        self._linearise("float64" if dtype == "float64" else "float32")
+
+    def _linearise(self, dtype):
+        """Build the |w| clone computing in ``dtype`` (replacing any earlier one)."""
+        self.dtype = tf.as_dtype(dtype)
+        self._clone = _common.float_clone(self._net, dtype, lambda layer, name, value: np.abs(value))
         #: paths of the layers whose clip was removed for scoring
-        self.unclipped = _unclip(self._clone) if unclip else []
-        found = layers.prunable(self._clone, exclude)
+        self.unclipped = _unclip(self._clone) if self._unclip else []
+        found = layers.prunable(self._clone, self._exclude)
         self.keys = list(found)
         self._variables = [w.variable for w in found.values()]
         self._weights = [tf.constant(v.numpy()) for v in self._variables]  # |w|, in dtype
         self.shapes = [tuple(int(d) for d in v.shape) for v in self._variables]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
-        self._inputs = _common.ones_inputs(self._clone, self.dtype, input_shape)
+        self._inputs = _common.ones_inputs(self._clone, self.dtype, self._input_shape)
         self._functions = {}
 
     # ----------------------------------------------------------------- graph pieces
@@ -215,6 +229,18 @@ class SynFlowScorer:
         grads = tape.gradient(r, self._variables)
         scores = [tf.zeros_like(w) if g is None else tf.abs(g * w) for g, w in zip(grads, masked)]
         return r, scores
+
+    def _in_range(self, r, scores, dense=False):
+        """True when ``r`` and every non-zero score are finite and >= :data:`FLOAT32_FLOOR`; for the
+        dense network also R != 0 and no score 0 on a non-zero weight: TensorFlow flushes
+        float32 results below the normal range to 0, so a flushed path looks like that."""
+        values = tf.concat([tf.reshape(r, [1])] + [tf.reshape(s, [-1]) for s in scores], 0)
+        in_range = tf.reduce_all(tf.logical_or(values == 0, tf.logical_and(
+            tf.math.is_finite(values), values >= tf.constant(FLOAT32_FLOOR, values.dtype))))
+        if not dense:
+            return in_range
+        unflushed = [tf.reduce_all(tf.logical_or(s != 0, w == 0)) for s, w in zip(scores, self._weights)]
+        return tf.reduce_all(tf.stack([in_range, r != 0] + unflushed))
 
     def _select(self, rule, scores, masks, n_prune):
         if n_prune.shape.rank == 0:  # one global count
@@ -236,22 +262,23 @@ class SynFlowScorer:
         masks = [tf.ones(shape, self.dtype) for shape in self.shapes]
         first, scores = self._score(masks)
         sums = tf.stack([tf.reduce_sum(s) for s in scores])
-        r = first
+        r, in_range = first, self._in_range(first, scores, dense=True)
 
-        def body(i, masks, scores, r):
+        def body(i, masks, scores, r, in_range):
             masks = self._select(middle, scores, masks, counts[i])
             r, scores = self._score(masks)
-            return i + 1, masks, scores, r
+            return i + 1, masks, scores, r, tf.logical_and(in_range, self._in_range(r, scores))
 
         if n > 1:
-            _, masks, scores, r = tf.while_loop(
-                lambda i, *_: i < n - 1, body, (tf.constant(0), masks, scores, r), maximum_iterations=n - 1,
+            _, masks, scores, r, in_range = tf.while_loop(
+                lambda i, *_: i < n - 1, body, (tf.constant(0), masks, scores, r, in_range),
+                maximum_iterations=n - 1,
             )
-        return scores, self._select(last, scores, masks, counts[n - 1]), first, r, sums
+        return scores, self._select(last, scores, masks, counts[n - 1]), first, r, sums, in_range
 
     def _dense(self):
         r, scores = self._score([tf.ones(shape, self.dtype) for shape in self.shapes])
-        return scores, r, tf.stack([tf.reduce_sum(s) for s in scores])
+        return scores, r, tf.stack([tf.reduce_sum(s) for s in scores]), self._in_range(r, scores, dense=True)
 
     def _function(self, name, fn):
         key = (name, self.jit_compile)
@@ -286,7 +313,7 @@ class SynFlowScorer:
         if not (math.isfinite(first) and math.isfinite(last)) or not all(np.all(np.isfinite(s)) for s in scores):
             raise FloatingPointError(
                 f"SynFlow overflowed in {self.dtype.name}: R = {first!r} for the dense network"
-                + ("; use dtype='float64'" if self.dtype == tf.float32 else "; the network is too deep for float64")
+                + ("; use dtype='auto' or 'float64'" if self.dtype == tf.float32 else "; the network is too deep for float64")
             )
         hint = (
             "SynFlow needs a network whose output grows with |w| along every path (ReLU, linear)"
@@ -297,6 +324,7 @@ class SynFlowScorer:
                 f"SynFlow: every score is 0 (R = {first!r} on the all-ones input): the |w| network's output "
                 f"does not depend on its prunable weights, e.g. a saturating activation or gate; {hint}, "
                 "or use another score"
+                + ("; in float32 it may also be underflow: dtype='auto' or 'float64'" if self.dtype == tf.float32 else "")
             )
         dead = [
             key for key, total, weight in zip(self.keys, dense_sums, self._weights)
@@ -322,7 +350,7 @@ class SynFlowScorer:
         later ones down (about 1.7x with four left alive). :func:`run` closes its scorer.
         """
         self._functions.clear()
-        self._clone = self._variables = self._weights = None
+        self._clone = self._variables = self._weights = self._net = None
 
     def prune_counts(self, sparsity, iterations=ITERATIONS, keep=None):
         """Weights pruned (zeroed) after each iteration: shape (n,) (global) or (n, layers).
@@ -354,29 +382,41 @@ class SynFlowScorer:
         return np.array(columns, np.int32).T.copy()
 
     def __call__(self, sparsity=None, iterations=ITERATIONS, keep=None):
-        """:class:`SynFlowResult` for ``sparsity`` (None: one dense pass, no masks)."""
+        """:class:`SynFlowResult` for ``sparsity`` (None: one dense pass, no masks).
+
+        With ``dtype="auto"``, a float32 run that leaves float32's range (:data:`FLOAT32_FLOOR`)
+        is rerun in float64, and the scorer computes in float64 from then on.
+        """
         if self._clone is None:
             raise RuntimeError("this SynFlowScorer was closed; build a new one")
-        if sparsity is None:
-            if keep is not None:
-                raise ValueError("keep: needs a sparsity (per-layer survivors of the iterative schedule)")
-            scores, r, sums = self._call("dense", self._dense)
+        if sparsity is None and keep is not None:
+            raise ValueError("keep: needs a sparsity (per-layer survivors of the iterative schedule)")
+        counts = None if sparsity is None else tf.constant(self.prune_counts(sparsity, iterations, keep))
+        outcome = self._run(counts)
+        if self.requested == "auto" and self.dtype == tf.float32 and not outcome[-1]:
+            self._linearise("float64")
+            outcome = self._run(counts)
+        scores, masks, first, last, sums, _ = outcome
+        self._check(first, last, scores, sums, keep is not None)
+        scores = collections.OrderedDict(zip(self.keys, scores))
+        return SynFlowResult(scores, masks, (first, last), self.dtype.name)
+
+    def _run(self, counts):
+        """One run in the scorer's dtype: scores, masks, R first and last, dense score sums, in range."""
+        if counts is None:
+            scores, r, sums, in_range = self._call("dense", self._dense)
             first = last = r
             masks = None
         else:
-            counts = tf.constant(self.prune_counts(sparsity, iterations, keep))
-            scores, final, first, last, sums = self._call(("loop", tuple(counts.shape)), self._loop, counts)
+            scores, final, first, last, sums, in_range = self._call(("loop", tuple(counts.shape)), self._loop, counts)
             masks = collections.OrderedDict(
                 (k, m.numpy().astype(np.float32)) for k, m in zip(self.keys, final)
             )
-        first, last = float(first.numpy()), float(last.numpy())
         scores = [s.numpy().astype(np.float64) for s in scores]
-        self._check(first, last, scores, sums.numpy(), keep is not None)
-        scores = collections.OrderedDict(zip(self.keys, scores))
-        return SynFlowResult(scores, masks, (first, last))
+        return scores, masks, float(first.numpy()), float(last.numpy()), sums.numpy(), bool(in_range.numpy())
 
 
-def run(model, sparsity=None, iterations=ITERATIONS, *, exclude=None, keep=None, dtype="float64",
+def run(model, sparsity=None, iterations=ITERATIONS, *, exclude=None, keep=None, dtype="auto",
         jit_compile=None, selection="official", unclip=True, input_shape=None):
     """Iterative SynFlow on ``model``: a :class:`SynFlowResult` (scores, masks, path mass).
 
@@ -393,7 +433,7 @@ def run(model, sparsity=None, iterations=ITERATIONS, *, exclude=None, keep=None,
 
 
 def synflow_scores(model, data=None, *, sparsity=None, iterations=ITERATIONS, exclude=None, keep=None,
-                   dtype="float64", jit_compile=None, selection="official", unclip=True, input_shape=None):
+                   dtype="auto", jit_compile=None, selection="official", unclip=True, input_shape=None):
     """SynFlow saliencies ``{key: |w * dR/dw|}`` of the |w|-linearised ``model``.
 
     Args:
@@ -405,7 +445,9 @@ def synflow_scores(model, data=None, *, sparsity=None, iterations=ITERATIONS, ex
       iterations: number of prune-rescore rounds (100 in the paper).
       exclude: layer names or a predicate ``layer -> bool``: left unmasked and unscored.
       keep: optional {key: final survivors} to follow per-layer schedules instead of one global one.
-      dtype: "float64" (default, robust on deep networks) or "float32".
+      dtype: "auto" (default): float32, the official code's precision, rerun in float64 when the
+        float32 run leaves float32's range (:data:`FLOAT32_FLOOR`: overflow on deep networks,
+        underflow at high sparsity); "float32" (an overflow raises) or "float64" always.
       jit_compile: None (default): XLA where a GPU or TPU is visible, a plain graph on CPU
         (:func:`default_jit_compile`); True/False force it (True falls back to a plain graph if
         XLA fails).
