@@ -14,8 +14,8 @@ regrowth rule). In ``fit`` with :func:`tfprune.callbacks` the masks are recomput
 callbacks before the batch of each pruning step (:meth:`PruneLowMagnitude.update_masks`, from the
 same weights and at the same step as TF-MOT's in-graph update, so with the same result; from the
 float32 master weights under a mixed-precision policy), and the training step itself no longer
-evaluates the schedule: TF-MOT's conditional update runs in every step's graph, a fixed cost per
-layer that dominates small models. Traced anywhere else (a custom training loop), the wrapper
+evaluates the schedule (:meth:`PruneLowMagnitude.call`): TF-MOT's conditional update and its
+assert on the step run in every step's graph, a fixed cost per layer that dominates small models. Traced anywhere else (a custom training loop), the wrapper
 keeps TF-MOT's in-graph update. Under ``tf.distribute`` the per-step masking is local to each
 replica (the replicas hold the same weights and masks), without TF-MOT's cross-replica mean of
 the masked weights.
@@ -26,11 +26,14 @@ is registered with Keras, so saved models load without custom objects. Models sa
 masks were packed (float masks) load as such and keep float masks.
 """
 
+import inspect
+
 import numpy as np
 
 from tfprune import mask_storage, schedules, training_guard
 from tfprune.backend import PruneLowMagnitude as _TFMOTWrapper
 from tfprune.backend import keras, tf
+from tensorflow_model_optimization.python.core.keras import utils as tfmot_utils
 from tensorflow_model_optimization.python.core.sparsity.keras import pruning_impl
 
 
@@ -57,11 +60,6 @@ class _Pruning(pruning_impl.Pruning):
         """Whether the pruning callbacks can recompute these masks: a :class:`LayerSchedule`
         (its pruning steps are known in Python), not TF-MOT's m-by-n sparsity."""
         return not self._sparsity_m_by_n and isinstance(self._pruning_schedule, schedules.LayerSchedule)
-
-    def conditional_mask_update(self):
-        if training_guard.callbacks_update_masks() and self.follows_callbacks():
-            return tf.no_op()  # tfprune.callbacks recompute the masks before the batch
-        return super().conditional_mask_update()
 
     def update_masks(self, step):
         """Recompute every mask and threshold for training step ``step`` from the current weights
@@ -162,6 +160,25 @@ class PruneLowMagnitude(_TFMOTWrapper):
         """Recompute the masks as TF-MOT's in-graph update does at training step ``step``; the
         pruning callbacks call it before the batch of each of :meth:`pruning_steps`."""
         self.pruning_obj.update_masks(step)
+
+    def call(self, inputs, training=None, **kwargs):
+        """TF-MOT's ``call``; traced in ``fit`` with the pruning callbacks (the masks theirs to
+        update), without its mask-update branch: no conditional update and no assert that the
+        step callback ran (the training guard has checked that before the first batch)."""
+        if not (training_guard.callbacks_update_masks() and self.pruning_obj.follows_callbacks()):
+            return super().call(inputs, training=training, **kwargs)
+        if training is None:
+            training = keras.backend.learning_phase()
+
+        def increment_step():
+            with tf.control_dependencies([self.pruning_step.assign(self.pruning_step + 1)]):
+                return tf.no_op("update")
+
+        self.add_update(tfmot_utils.smart_cond(training, increment_step, lambda: tf.no_op("no_update")))
+        self.add_update(self.pruning_obj.weight_mask_op())
+        if "training" in inspect.getfullargspec(self.layer.call).args:
+            return self.layer.call(inputs, training=training, **kwargs)
+        return self.layer.call(inputs, **kwargs)
 
     def build(self, input_shape):
         if self.packed_masks:
