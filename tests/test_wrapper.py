@@ -89,8 +89,17 @@ def test_masks_and_weights_equal_tfmot_at_every_step(monkeypatch, driver):
         computed.append((self._pruning_vars[0][0].name.split("/")[0], step))
         return between_steps(self, step)
 
+    tfmot_call, fitting = TFMOTWrapper.call, []
+    traced_tfmot_call = []  # tfprune wrappers whose fit step TF-MOT's call (schedule, assert) traced
+
+    def spy_call(self, *args, **kwargs):
+        if fitting and isinstance(self, PruneLowMagnitude):
+            traced_tfmot_call.append(self.layer.name)
+        return tfmot_call(self, *args, **kwargs)
+
     monkeypatch.setattr(wrapper_module._Pruning, "_maybe_update_block_mask", spy_graph)
     monkeypatch.setattr(wrapper_module._Pruning, "update_masks", spy_callbacks)
+    monkeypatch.setattr(TFMOTWrapper, "call", spy_call)
     runs = {}
     for name, wrapper in (("tfmot", TFMOTWrapper), ("tfprune", PruneLowMagnitude)):
         model = cnn(wrapper, schedules())
@@ -105,7 +114,9 @@ def test_masks_and_weights_equal_tfmot_at_every_step(monkeypatch, driver):
         pruning = [tfmot.sparsity.keras.UpdatePruningStep()]
         if name == "tfprune" and driver == "tfprune callbacks":
             pruning = tfprune.callbacks(model)
+        fitting.append(True)
         model.fit(X, Y, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=pruning + [Record()])
+        fitting.clear()
         runs[name] = (model, seen)
     tfmot_model, tfmot_seen = runs["tfmot"]
     model, seen = runs["tfprune"]
@@ -121,8 +132,10 @@ def test_masks_and_weights_equal_tfmot_at_every_step(monkeypatch, driver):
     out = [step for layer, step in computed if layer.endswith("out")]
     if driver == "tfprune callbacks":
         assert conv == [2, 4, 6, 8, 10, 12]  # before the batch of each pruning step, never in the graph
+        assert set(traced_tfmot_call) == {"out"}  # the conv's step leaves out TF-MOT's update branch
     else:
         assert conv and set(conv) == {"graph"}
+        assert set(traced_tfmot_call) == {"conv", "out"}
     assert out and set(out) == {"graph"}
     stripped = tfmot.sparsity.keras.strip_pruning(model)  # TF-MOT's own strip: weights already masked
     np.testing.assert_array_equal(stripped.layers[0].kernel.numpy() != 0, conv_mask.astype(bool))
