@@ -112,10 +112,11 @@ def test_gradual_reaches_target_at_end_step(method):
 def test_lamp_and_global_reallocate_when_weights_change():
     schedule = Gradual(0.8, end_step=20, begin_step=1, frequency=10)
     pruned = tfprune.prune(small_cnn(), allocation="global", schedule=schedule)
-    refresh = tfprune.callbacks(pruned)[1]
+    step, refresh = tfprune.callbacks(pruned)[:2]
     assert isinstance(refresh, RefreshAllocation)
-    refresh.set_model(pruned)
-    refresh.on_train_begin()
+    for callback in (step, refresh):  # in the bundle's order, as fit calls them
+        callback.set_model(pruned)
+        callback.on_train_begin()
     first = refresh.refresh(20)
     hidden = pruned.layers[3].layer.kernel
     hidden.assign(hidden * 1000.0)  # the hidden layer now dominates every magnitude
@@ -167,6 +168,20 @@ def test_training_without_callbacks_fails_loudly(jit):
     pruned.fit(X, Y, batch_size=16, epochs=1, verbose=0, callbacks=tfprune.callbacks(pruned))
     with pytest.raises(tfprune.MissingPruningCallbacks):  # a later fit must bring them again
         pruned.fit(X, Y, batch_size=16, epochs=1, verbose=0)
+
+
+def test_the_callback_bundle_without_tfmots_step_callback_is_refused():
+    """TF-MOT's UpdatePruningStep (first in the bundle) sets the pruning step from -1 to 0 before the
+    first batch; without it, or after tfprune's callbacks, every step would be one off."""
+    pruned = tfprune.prune(small_cnn(), schedule=Gradual(0.8, end_step=10, frequency=2))
+    pruned.compile("adam", LOSS)
+    bundle = tfprune.callbacks(pruned)
+    for partial in (bundle[1:], bundle[1:] + bundle[:1]):
+        with pytest.raises(tfprune.MissingPruningCallbacks, match=r"still unset \(-1\).*UpdatePruningStep"):
+            pruned.fit(X, Y, batch_size=16, epochs=1, verbose=0, callbacks=partial)
+    assert all(int(layer.pruning_step.numpy()) == -1 for layer in pruned.layers if hasattr(layer, "pruning_step"))
+    pruned.fit(X, Y, batch_size=16, epochs=1, verbose=0, callbacks=bundle)
+    assert all(int(layer.pruning_step.numpy()) == len(X) // 16 for layer in pruned.layers if hasattr(layer, "pruning_step"))
 
 
 def test_strip_preserves_outputs_exactly_and_shares_nothing():

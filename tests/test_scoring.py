@@ -303,24 +303,77 @@ def test_synflow_is_robust_to_float32_underflow(low):
         scorer.close()
 
 
-def test_synflow_reruns_in_float64_where_float32_flushes_a_score_to_zero():
-    """A sigmoid whose |w| input is 24 has derivative ~4e-11 in float64 and exactly 0 in float32
-    (the sigmoid rounds to 1): the weights before it score 0 in float32 only. "auto" reruns them."""
-    model = keras.Sequential([
+def test_synflow_reruns_in_float64_when_float32_underflows_inside_the_loop():
+    """30 layers, weights in [3e-3, 6e-3): the dense R ~ 2e-24 is in float32's range, but after the
+    first pruning R is ~2e-48 and float32 flushes it, and every score, to 0 (its loop would then
+    prune everything). "auto" stops there and reruns in float64, also with per-layer counts."""
+    model = chain((32,) * 31, activation=None, initializer=keras.initializers.RandomUniform(3e-3, 6e-3, seed=0))
+    forced = synflow_mod.run(model, 0.99, iterations=2, jit_compile=False, dtype="float32")
+    assert forced.path_mass[0] > 2.0 ** -102 and forced.path_mass[1] == 0.0
+    assert sum(int(m.sum()) for m in forced.masks.values()) == 0
+    result = synflow_mod.run(model, 0.99, iterations=2, jit_compile=False)
+    explicit = synflow_mod.run(model, 0.99, iterations=2, jit_compile=False, dtype="float64")
+    assert result.dtype == "float64" and result.path_mass == explicit.path_mass and explicit.path_mass[1] > 0
+    for key, mask in explicit.masks.items():
+        np.testing.assert_array_equal(result.masks[key], mask)
+    assert sum(int(m.sum()) for m in result.masks.values()) == 30720 - int(0.99 * 30720) == 308
+    keep = {key: 10 for key in result.masks}
+    per_layer = synflow_mod.run(model, 0.99, iterations=2, jit_compile=False, keep=keep)
+    assert per_layer.dtype == "float64" and {k: int(m.sum()) for k, m in per_layer.masks.items()} == keep
+
+
+def test_synflow_float64_rerun_scores_the_weights_the_model_had_when_the_scorer_was_built():
+    model = gate_model()
+    scorer = synflow_mod.SynFlowScorer(model, jit_compile=False)
+    try:
+        model.get_layer("gate").kernel.assign(np.full((8, 4), 0.1, np.float32))  # changed after building
+        result = scorer(None)
+        assert result.dtype == "float64"
+        np.testing.assert_allclose(result.scores["gate/kernel"], gate_scores(model), rtol=1e-9)
+    finally:
+        scorer.close()
+
+
+def test_synflow_starts_in_float64_for_a_float64_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, use_bias=False, dtype="float64", name="d")])
+    model.get_layer("d").kernel.assign(np.full((6, 4), 1e-20))
+    scorer = synflow_mod.SynFlowScorer(model, jit_compile=False)
+    try:
+        assert scorer.dtype == tf.float64
+        np.testing.assert_allclose(scorer(None).scores["d/kernel"], np.full((6, 4), 1e-20), rtol=1e-12)
+    finally:
+        scorer.close()
+
+
+def gate_model():
+    """A sigmoid whose |w| input is 24 (8 inputs x 3.0) before a linear layer."""
+    return keras.Sequential([
         keras.Input((8,)),
         keras.layers.Dense(4, activation="sigmoid", use_bias=False, name="gate",
                            kernel_initializer=keras.initializers.Constant(3.0)),
         keras.layers.Dense(3, use_bias=False, name="out"),
     ])
+
+
+def gate_scores(model, w=3.0):
+    """The gate kernel's SynFlow scores in float64: w * sigmoid'(8 w) * sum_k |out_jk|."""
+    s = 1 / (1 + np.exp(-8 * w))
+    expected = w * s * (1 - s) * np.abs(model.get_layer("out").kernel.numpy().astype(np.float64)).sum(axis=1)
+    return np.tile(expected, (8, 1))
+
+
+def test_synflow_reruns_in_float64_where_float32_flushes_a_score_to_zero():
+    """A sigmoid whose |w| input is 24 has derivative ~4e-11 in float64 and exactly 0 in float32
+    (the sigmoid rounds to 1): the weights before it score 0 in float32 only. "auto" reruns them."""
+    model = gate_model()
     with pytest.warns(UserWarning, match=r"every score of \['gate/kernel'\] is 0 in the dense"):
         forced = synflow_mod.run(model, None, jit_compile=False, dtype="float32")
     assert not np.any(forced.scores["gate/kernel"])
     result = synflow_mod.run(model, None, jit_compile=False)
     assert result.dtype == "float64"
-    s = 1 / (1 + np.exp(-24.0))
-    assert 0 < s * (1 - s) < 1e-10
-    expected = 3.0 * s * (1 - s) * np.abs(model.get_layer("out").kernel.numpy().astype(np.float64)).sum(axis=1)
-    np.testing.assert_allclose(result.scores["gate/kernel"], np.tile(expected, (8, 1)), rtol=1e-9)
+    assert 0 < gate_scores(model).max() < 1e-9
+    np.testing.assert_allclose(result.scores["gate/kernel"], gate_scores(model), rtol=1e-9)
 
 
 @pytest.mark.parametrize("dtype", sorted(SYNFLOW_RTOL))

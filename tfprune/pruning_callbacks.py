@@ -62,6 +62,14 @@ class _StepCounter(keras.callbacks.Callback):
         self._supports_tf_logs = True  # never forces a device sync of the logs
 
     def on_train_begin(self, logs=None):
+        unset = [path for path, layer in layers.prunable_layers(self.model).items()
+                 if isinstance(layer, PruneLowMagnitude) and int(layer.pruning_step.numpy()) < 0]
+        if unset:
+            raise training_guard.MissingPruningCallbacks(
+                f"the pruning step of {unset[:3]} is still unset (-1) when tfprune's callbacks start: TF-MOT's "
+                "UpdatePruningStep, first in tfprune.callbacks(model), did not run before them. Pass "
+                "tfprune.callbacks(model) whole and in its order (you may add your own callbacks to that list)."
+            )
         training_guard.mark_active(self.model)
         _count_calls(self.model)
         spe = getattr(self.model, "_steps_per_execution", None)

@@ -56,10 +56,10 @@ from tfprune.scoring import _common
 
 ITERATIONS = 100
 _DTYPES = ("auto", "float32", "float64")
-#: ``dtype="auto"`` keeps a float32 run only if every R and every non-zero score, at every
-#: iteration, is finite and at least this: float32's smallest normal number (2**-126) times 2**24,
-#: so the run is far from the range where float32 loses bits (subnormal numbers) or rounds a path's
-#: product to 0. Otherwise the loop is rerun in float64.
+#: ``dtype="auto"`` keeps a float32 run only if, at every iteration, R is non-zero and R and every
+#: non-zero score are finite and at least this in magnitude: float32's smallest normal number
+#: (2**-126) times 2**24, so the run is far from the range where float32 loses bits (subnormal
+#: numbers) or rounds a path's product to 0. Otherwise the loop stops and is rerun in float64.
 FLOAT32_FLOOR = 2.0 ** -102
 #: ``selection=``: "official" (default; the exact ``k_prune``-th smallest score at every iteration:
 #: the official masks) or "fast": intermediate thresholds only to 1/512 relative precision (see
@@ -181,7 +181,9 @@ class SynFlowScorer:
     """A reusable SynFlow scorer for one model: the clone and compiled loop are built once.
 
     ``scorer(sparsity, iterations)`` may be called repeatedly (e.g. for several sparsities)
-    without recompiling, as long as ``iterations`` and the per-layer mode do not change.
+    without recompiling, as long as ``iterations`` and the per-layer mode do not change (and,
+    with ``dtype="auto"``, until a float32 run falls back to float64: the float64 clone is built
+    and traced then, from the weights the model had when the scorer was built).
     :func:`synflow_scores` and :func:`run` build one and call it once. See :func:`synflow_scores`
     for the arguments.
     """
@@ -198,12 +200,24 @@ class SynFlowScorer:
         # R sums the logits: a final softmax would make R constant (official models output logits).
         self._net = _common.logits_model(model) if len(model.outputs) == 1 else model
         self._exclude, self._unclip, self._input_shape = exclude, unclip, input_shape
-        self._linearise("float64" if dtype == "float64" else "float32")
+        # "auto" starts in float64 for a float64 model (float32 would round its small weights to 0)
+        wide = dtype == "float64" or (dtype == "auto" and any(w.dtype == tf.float64 for w in model.weights))
+        # a float64 rerun scores the weights the model had here, whatever it has by then
+        self._snapshot = None if wide or dtype != "auto" else {
+            (id(inner), w.name): value
+            for _, layer in layers.iter_layers(self._net)
+            for inner in [layers.unwrap(layer)]
+            for w, value in zip(inner.weights, inner.get_weights())
+        }
+        self._linearise("float64" if wide else "float32")
 
     def _linearise(self, dtype):
         """Build the |w| clone computing in ``dtype`` (replacing any earlier one)."""
         self.dtype = tf.as_dtype(dtype)
-        self._clone = _common.float_clone(self._net, dtype, lambda layer, name, value: np.abs(value))
+        snapshot = self._snapshot or {}
+        self._clone = _common.float_clone(
+            self._net, dtype, lambda layer, name, value: np.abs(snapshot.get((id(layer), name), value))
+        )
         #: paths of the layers whose clip was removed for scoring
         self.unclipped = _unclip(self._clone) if self._unclip else []
         found = layers.prunable(self._clone, self._exclude)
@@ -230,17 +244,24 @@ class SynFlowScorer:
         scores = [tf.zeros_like(w) if g is None else tf.abs(g * w) for g, w in zip(grads, masked)]
         return r, scores
 
+    def _watching(self):
+        """Whether this run's range is watched: ``dtype="auto"`` computing in float32."""
+        return self.requested == "auto" and self.dtype == tf.float32
+
     def _in_range(self, r, scores, dense=False):
-        """True when ``r`` and every non-zero score are finite and >= :data:`FLOAT32_FLOOR`; for the
-        dense network also R != 0 and no score 0 on a non-zero weight: TensorFlow flushes
-        float32 results below the normal range to 0, so a flushed path looks like that."""
-        values = tf.concat([tf.reshape(r, [1])] + [tf.reshape(s, [-1]) for s in scores], 0)
+        """Whether a float32 run is still trustworthy (True when not :meth:`_watching`): R non-zero
+        and every non-zero |value| among R and the scores finite and >= :data:`FLOAT32_FLOOR`; for
+        the dense network also no score 0 on a non-zero weight. TensorFlow flushes float32 results
+        below the normal range to 0, so a flushed path looks like a 0."""
+        if not self._watching():
+            return tf.constant(True)
+        values = tf.abs(tf.concat([tf.reshape(r, [1])] + [tf.reshape(s, [-1]) for s in scores], 0))
         in_range = tf.reduce_all(tf.logical_or(values == 0, tf.logical_and(
             tf.math.is_finite(values), values >= tf.constant(FLOAT32_FLOOR, values.dtype))))
-        if not dense:
-            return in_range
-        unflushed = [tf.reduce_all(tf.logical_or(s != 0, w == 0)) for s, w in zip(scores, self._weights)]
-        return tf.reduce_all(tf.stack([in_range, r != 0] + unflushed))
+        checks = [in_range, r != 0]
+        if dense:
+            checks += [tf.reduce_all(tf.logical_or(s != 0, w == 0)) for s, w in zip(scores, self._weights)]
+        return tf.reduce_all(tf.stack(checks))
 
     def _select(self, rule, scores, masks, n_prune):
         if n_prune.shape.rank == 0:  # one global count
@@ -269,10 +290,15 @@ class SynFlowScorer:
             r, scores = self._score(masks)
             return i + 1, masks, scores, r, tf.logical_and(in_range, self._in_range(r, scores))
 
+        # a watched float32 run stops at its first iteration out of range: it is rerun in float64
+        watching = self._watching()
+
+        def more(i, masks, scores, r, in_range):
+            return tf.logical_and(i < n - 1, in_range) if watching else i < n - 1
+
         if n > 1:
             _, masks, scores, r, in_range = tf.while_loop(
-                lambda i, *_: i < n - 1, body, (tf.constant(0), masks, scores, r, in_range),
-                maximum_iterations=n - 1,
+                more, body, (tf.constant(0), masks, scores, r, in_range), maximum_iterations=n - 1,
             )
         return scores, self._select(last, scores, masks, counts[n - 1]), first, r, sums, in_range
 
@@ -350,7 +376,7 @@ class SynFlowScorer:
         later ones down (about 1.7x with four left alive). :func:`run` closes its scorer.
         """
         self._functions.clear()
-        self._clone = self._variables = self._weights = self._net = None
+        self._clone = self._variables = self._weights = self._net = self._snapshot = None
 
     def prune_counts(self, sparsity, iterations=ITERATIONS, keep=None):
         """Weights pruned (zeroed) after each iteration: shape (n,) (global) or (n, layers).
