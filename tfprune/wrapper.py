@@ -15,10 +15,10 @@ callbacks before the batch of each pruning step (:meth:`PruneLowMagnitude.update
 same weights and at the same step as TF-MOT's in-graph update, so with the same result; from the
 float32 master weights under a mixed-precision policy), and the training step itself no longer
 evaluates the schedule (:meth:`PruneLowMagnitude.call`): TF-MOT's conditional update and its
-assert on the step run in every step's graph, a fixed cost per layer that dominates small models. Traced anywhere else (a custom training loop), the wrapper
-keeps TF-MOT's in-graph update. Under ``tf.distribute`` the per-step masking is local to each
-replica (the replicas hold the same weights and masks), without TF-MOT's cross-replica mean of
-the masked weights.
+assert on the step run in every step's graph, a fixed cost per layer that dominates small
+models. Traced anywhere else (a custom training loop), the wrapper keeps TF-MOT's in-graph
+update. Under ``tf.distribute`` the per-step masking is local to each replica (the replicas hold
+the same weights and masks), without TF-MOT's cross-replica mean of the masked weights.
 
 The class keeps TF-MOT's name, so wrapped layers keep their usual names
 (``prune_low_magnitude_<layer>``) and ``tfmot.sparsity.keras.strip_pruning`` strips them; it

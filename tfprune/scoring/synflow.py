@@ -419,7 +419,7 @@ class SynFlowScorer:
             raise ValueError("keep: needs a sparsity (per-layer survivors of the iterative schedule)")
         counts = None if sparsity is None else tf.constant(self.prune_counts(sparsity, iterations, keep))
         outcome = self._run(counts)
-        if self.requested == "auto" and self.dtype == tf.float32 and not outcome[-1]:
+        if self._watching() and not outcome[-1]:
             self._linearise("float64")
             outcome = self._run(counts)
         scores, masks, first, last, sums, _ = outcome
