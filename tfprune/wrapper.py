@@ -171,7 +171,7 @@ class PruneLowMagnitude(_TFMOTWrapper):
             training = keras.backend.learning_phase()
 
         def increment_step():
-            with tf.control_dependencies([self.pruning_step.assign(self.pruning_step + 1)]):
+            with tf.control_dependencies([self.pruning_step.assign_add(1)]):  # one op: read, add, write
                 return tf.no_op("update")
 
         self.add_update(tfmot_utils.smart_cond(training, increment_step, lambda: tf.no_op("no_update")))

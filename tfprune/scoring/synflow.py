@@ -90,6 +90,11 @@ def official_prune_count(size, density, iteration, iterations):
     return int((1.0 - density ** ((iteration + 1) / iterations)) * size)
 
 
+def _bits(value):
+    """The bits of the float32 ``value`` as an int32."""
+    return int(np.array(value, np.float32).view(np.int32))
+
+
 def kth_smallest(values, k):
     """The ``k``-th smallest entry of the 1-D tensor ``values`` (1-based, ties counted: the official
     code's ``torch.kthvalue``), ``-inf`` for ``k < 1`` (no entry is ``<=`` it); ``k <= size``.
@@ -223,17 +228,28 @@ class SynFlowScorer:
         found = layers.prunable(self._clone, self._exclude)
         self.keys = list(found)
         self._variables = [w.variable for w in found.values()]
-        self._weights = [tf.constant(v.numpy()) for v in self._variables]  # |w|, in dtype
         self.shapes = [tuple(int(d) for d in v.shape) for v in self._variables]
         self.sizes = [int(np.prod(s)) for s in self.shapes]
+        # the loop works on one vector of every prunable entry (``keys`` order): a few whole-vector
+        # ops per iteration instead of a few per layer
+        self._weights = tf.constant(np.concatenate([v.numpy().reshape(-1) for v in self._variables]))  # |w|
         self._inputs = _common.ones_inputs(self._clone, self.dtype, self._input_shape)
         self._functions = {}
 
     # ----------------------------------------------------------------- graph pieces
 
-    def _score(self, masks):
-        masked = [weight * mask for weight, mask in zip(self._weights, masks)]
-        for variable, value in zip(self._variables, masked):
+    def _flat(self, tensors):
+        """One vector of the per-layer ``tensors`` (``keys`` order)."""
+        return tf.concat([tf.reshape(tf.convert_to_tensor(t), [-1]) for t in tensors], 0)
+
+    def _per_layer(self, flat):
+        """The per-layer tensors of a :meth:`_flat` vector."""
+        return [tf.reshape(part, shape) for part, shape in zip(tf.split(flat, self.sizes), self.shapes)]
+
+    def _score(self, keep):
+        """R and the flat scores ``|w * dR/dw|`` of the |w| network masked by the flat bool ``keep``."""
+        masked = self._weights * tf.cast(keep, self.dtype)
+        for variable, value in zip(self._variables, self._per_layer(masked)):
             variable.assign(value)
         with tf.GradientTape(watch_accessed_variables=False) as tape:
             tape.watch(self._variables)
@@ -241,70 +257,78 @@ class SynFlowScorer:
             outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
             r = tf.add_n([tf.reduce_sum(tf.cast(o, self.dtype)) for o in outputs])
         grads = tape.gradient(r, self._variables)
-        scores = [tf.zeros_like(w) if g is None else tf.abs(g * w) for g, w in zip(grads, masked)]
-        return r, scores
+        grads = self._flat([tf.zeros_like(v) if g is None else g for g, v in zip(grads, self._variables)])
+        return r, tf.abs(grads * masked)
 
     def _watching(self):
         """Whether this run's range is watched: ``dtype="auto"`` computing in float32."""
         return self.requested == "auto" and self.dtype == tf.float32
 
     def _in_range(self, r, scores, dense=False):
-        """Whether a float32 run is still trustworthy (True when not :meth:`_watching`): R non-zero
-        and every non-zero |value| among R and the scores finite and >= :data:`FLOAT32_FLOOR`; for
+        """Whether a float32 run is still trustworthy (True when not :meth:`_watching`): R finite
+        with ``|R| >=`` :data:`FLOAT32_FLOOR`, and every non-zero score finite and ``>=`` it; for
         the dense network also no score 0 on a non-zero weight. TensorFlow flushes float32 results
-        below the normal range to 0, so a flushed path looks like a 0."""
+        below the normal range to 0, so a flushed path looks like a 0.
+
+        The scores are ``>= 0`` (absolute values), so their bits, read as integers, order as the
+        values do, with NaN above infinity: the largest must be below infinity's, and the smallest
+        non-zero one (``bits - 1`` read unsigned sends 0 to the top) at least the floor's.
+        """
         if not self._watching():
             return tf.constant(True)
-        values = tf.abs(tf.concat([tf.reshape(r, [1])] + [tf.reshape(s, [-1]) for s in scores], 0))
-        in_range = tf.reduce_all(tf.logical_or(values == 0, tf.logical_and(
-            tf.math.is_finite(values), values >= tf.constant(FLOAT32_FLOOR, values.dtype))))
-        checks = [in_range, r != 0]
+        floor = tf.constant(FLOAT32_FLOOR, tf.float32)
+        bits = tf.bitcast(scores, tf.int32)
+        checks = [
+            tf.math.is_finite(r), tf.abs(r) >= floor,
+            tf.reduce_max(bits) < _bits(np.inf),
+            tf.reduce_min(tf.bitcast(bits - 1, tf.uint32)) >= tf.bitcast(_bits(FLOAT32_FLOOR) - 1, tf.uint32),
+        ]
         if dense:
-            checks += [tf.reduce_all(tf.logical_or(s != 0, w == 0)) for s, w in zip(scores, self._weights)]
+            checks.append(tf.reduce_all(tf.logical_or(scores != 0, self._weights == 0)))
         return tf.reduce_all(tf.stack(checks))
 
-    def _select(self, rule, scores, masks, n_prune):
-        if n_prune.shape.rank == 0:  # one global count
-            flat_scores = tf.concat([tf.reshape(s, [-1]) for s in scores], 0)
-            valid = tf.concat([tf.reshape(m > 0, [-1]) for m in masks], 0)
-            parts = tf.split(tf.cast(rule(flat_scores, valid, n_prune), self.dtype), self.sizes)
-        else:  # one count per layer
-            parts = [
-                tf.cast(rule(tf.reshape(s, [-1]), tf.reshape(m > 0, [-1]), n_prune[i]), self.dtype)
-                for i, (s, m) in enumerate(zip(scores, masks))
-            ]
-        return [tf.reshape(p, shape) for p, shape in zip(parts, self.shapes)]
+    def _select(self, rule, scores, keep, n_prune):
+        """The new flat ``keep`` from the flat scores: one rule over all entries (``n_prune`` a
+        count), or one per layer (``n_prune`` a count per layer)."""
+        if n_prune.shape.rank == 0:
+            return rule(scores, keep, n_prune)
+        parts = zip(tf.split(scores, self.sizes), tf.split(keep, self.sizes))
+        return tf.concat([rule(s, k, n_prune[i]) for i, (s, k) in enumerate(parts)], 0)
+
+    def _sums(self, scores):
+        return tf.stack([tf.reduce_sum(s) for s in tf.split(scores, self.sizes)])
 
     def _loop(self, counts):
         n = counts.shape[0]
         official = functools.partial(_prune_official, xla=self.jit_compile)
         middle = _prune_fast if self.selection == "fast" else official
         last = _keep_exact if counts.shape.rank == 2 else official
-        masks = [tf.ones(shape, self.dtype) for shape in self.shapes]
-        first, scores = self._score(masks)
-        sums = tf.stack([tf.reduce_sum(s) for s in scores])
+        keep = tf.ones([sum(self.sizes)], tf.bool)
+        first, scores = self._score(keep)
+        sums = self._sums(scores)
         r, in_range = first, self._in_range(first, scores, dense=True)
 
-        def body(i, masks, scores, r, in_range):
-            masks = self._select(middle, scores, masks, counts[i])
-            r, scores = self._score(masks)
-            return i + 1, masks, scores, r, tf.logical_and(in_range, self._in_range(r, scores))
+        def body(i, keep, scores, r, in_range):
+            keep = self._select(middle, scores, keep, counts[i])
+            r, scores = self._score(keep)
+            return i + 1, keep, scores, r, tf.logical_and(in_range, self._in_range(r, scores))
 
         # a watched float32 run stops at its first iteration out of range: it is rerun in float64
         watching = self._watching()
 
-        def more(i, masks, scores, r, in_range):
+        def more(i, keep, scores, r, in_range):
             return tf.logical_and(i < n - 1, in_range) if watching else i < n - 1
 
         if n > 1:
-            _, masks, scores, r, in_range = tf.while_loop(
-                more, body, (tf.constant(0), masks, scores, r, in_range), maximum_iterations=n - 1,
+            _, keep, scores, r, in_range = tf.while_loop(
+                more, body, (tf.constant(0), keep, scores, r, in_range), maximum_iterations=n - 1,
             )
-        return scores, self._select(last, scores, masks, counts[n - 1]), first, r, sums, in_range
+        final = tf.cast(self._select(last, scores, keep, counts[n - 1]), self.dtype)
+        return self._per_layer(scores), self._per_layer(final), first, r, sums, in_range
 
     def _dense(self):
-        r, scores = self._score([tf.ones(shape, self.dtype) for shape in self.shapes])
-        return scores, r, tf.stack([tf.reduce_sum(s) for s in scores]), self._in_range(r, scores, dense=True)
+        r, scores = self._score(tf.ones([sum(self.sizes)], tf.bool))
+        return self._per_layer(scores), r, self._sums(scores), self._in_range(r, scores, dense=True)
 
     def _function(self, name, fn):
         key = (name, self.jit_compile)
@@ -352,10 +376,8 @@ class SynFlowScorer:
                 "or use another score"
                 + ("; in float32 it may also be underflow: dtype='auto' or 'float64'" if self.dtype == tf.float32 else "")
             )
-        dead = [
-            key for key, total, weight in zip(self.keys, dense_sums, self._weights)
-            if total == 0.0 and bool(tf.reduce_any(weight != 0))
-        ]
+        weights = np.split(self._weights.numpy(), np.cumsum(self.sizes)[:-1])
+        dead = [key for key, total, weight in zip(self.keys, dense_sums, weights) if total == 0.0 and np.any(weight)]
         if dead:
             message = (
                 f"SynFlow: every score of {dead} is 0 in the dense |w| network (no gradient reaches them, e.g. "
