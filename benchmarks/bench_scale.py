@@ -361,6 +361,21 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
     return lines
 
 
+def noise_line(timing):
+    """tfprune uniform and tfprune lamp run the same steady step (the same wrappers and ops; only
+    their masks' values differ), so the gap between their steady ratios is this run's noise."""
+    gaps = []
+    for name in dict.fromkeys(r["model"] for r in timing):
+        for jit in (False, True):
+            rows = {r["kind"]: r for r in timing if r["model"] == name and r["jit"] == jit}
+            if "tfprune uniform" in rows and "tfprune lamp" in rows:
+                gap = abs(rows["tfprune uniform"]["steady_vs_dense"] - rows["tfprune lamp"]["steady_vs_dense"])
+                gaps.append((gap, f"{name} {'XLA' if jit else 'graph'}"))
+    gap, where = max(gaps)
+    return (f"- noise: tfprune uniform and tfprune lamp run the same steady step, yet their steady ratios differ by "
+            f"up to {gap:.3f} ({where}); verdicts closer than that to a goal are not conclusive")
+
+
 def render(on_gpu=False):
     """docs/benchmarks.md's section and the plot, from every model's stored results."""
     results = stored_results()
@@ -386,6 +401,7 @@ def render(on_gpu=False):
                   + " came out faster than dense, though a pruned step does strictly more work: differences "
                   f"up to about {spread:.0%} are noise on this machine, and verdicts within that margin of a goal "
                   "are not conclusive"]
+    lines += [noise_line(timing)]
     missing = [name for name in MODELS if name not in {r["model"] for r in results}]
     if missing:
         lines += [f"- not measured: {', '.join(missing)} (`python benchmarks/bench_scale.py --quick --models "

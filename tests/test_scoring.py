@@ -224,7 +224,7 @@ def test_synflow_conserves_total_score_per_layer(dtype):
 
 def test_synflow_xla_and_graph_agree():
     model = chain((16, 12, 8, 4))
-    xla = synflow_mod.run(model, 0.95, iterations=8)
+    xla = synflow_mod.run(model, 0.95, iterations=8, jit_compile=True)
     graph = synflow_mod.run(model, 0.95, iterations=8, jit_compile=False)
     for key in xla.masks:
         np.testing.assert_array_equal(xla.masks[key], graph.masks[key])
@@ -246,6 +246,45 @@ def test_synflow_uses_xla_by_default_only_where_a_gpu_or_tpu_is_visible(monkeypa
                       (True, None): True, (True, True): True, (True, False): False}
     with pytest.raises(ValueError, match=r"jit_compile='yes': must be one of \[None, True, False\]"):
         synflow_mod.SynFlowScorer(model, jit_compile="yes")
+
+
+def test_synflow_range_check_reads_float32_bits_exactly():
+    """``dtype="auto"``'s float32 range rule at its edges: non-zero scores finite and >= the floor,
+    R finite with |R| >= the floor; zeros allowed (pruned weights), subnormals, infinities and NaN not."""
+    scorer = synflow_mod.SynFlowScorer(chain(), jit_compile=False)
+    floor = np.float32(synflow_mod.FLOAT32_FLOOR)
+    below = np.nextafter(floor, np.float32(0))
+    big = np.finfo(np.float32).max
+
+    def in_range(r, scores):
+        return bool(scorer._in_range(tf.constant(r, tf.float32), tf.constant(scores, tf.float32)).numpy())
+
+    assert in_range(1.0, [0.0, floor, 1.0, big])
+    assert in_range(-floor, [0.0, 0.0])  # R may be negative
+    for bad in (below, 1e-45, np.inf, np.nan):
+        assert not in_range(1.0, [0.0, 1.0, bad]), bad
+        assert not in_range(bad, [1.0]), bad
+    assert not in_range(0.0, [1.0]) and not in_range(-below, [1.0])
+    forced = synflow_mod.SynFlowScorer(chain(), dtype="float32", jit_compile=False)
+    assert bool(forced._in_range(tf.constant(np.inf, tf.float32), tf.constant([np.nan], tf.float32)).numpy())  # unwatched
+
+
+def test_synflow_scores_an_embedding_through_its_sparse_gradient():
+    """The all-ones input reads row 1 of the embedding only (its gradient is an ``IndexedSlices``):
+    the other rows score 0 on non-zero weights, so ``auto`` reruns in float64; hand-computed scores."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((5,), dtype="int32"), keras.layers.Embedding(20, 4, name="emb"),
+                              keras.layers.Flatten(), keras.layers.Dense(3, name="fc")])
+    table, kernel, bias = (np.abs(w.astype(np.float64)) for w in model.get_weights())
+    x = np.tile(table[1], 5)  # the flattened embedding of five tokens 1
+    expected_kernel = kernel * x[:, None]  # dR/dW_ij = x_i
+    expected_table = np.zeros_like(table)
+    expected_table[1] = table[1] * kernel.sum(axis=1).reshape(5, 4).sum(axis=0)
+    result = synflow_mod.run(model, None, jit_compile=False)
+    assert result.dtype == "float64"
+    np.testing.assert_allclose(result.scores["fc/kernel"], expected_kernel, rtol=1e-12)
+    np.testing.assert_allclose(result.scores["emb/embeddings"], expected_table, rtol=1e-12)
+    assert result.path_mass[0] == pytest.approx(x @ kernel.sum(axis=1) + bias.sum(), rel=1e-12)
 
 
 def test_synflow_per_layer_counts_are_exact():
