@@ -376,7 +376,7 @@ class SynFlowScorer:
                 "or use another score"
                 + ("; in float32 it may also be underflow: dtype='auto' or 'float64'" if self.dtype == tf.float32 else "")
             )
-        weights = np.split(self._weights.numpy(), np.cumsum(self.sizes)[:-1])
+        weights = self._per_layer(self._weights)
         dead = [key for key, total, weight in zip(self.keys, dense_sums, weights) if total == 0.0 and np.any(weight)]
         if dead:
             message = (
