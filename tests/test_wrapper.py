@@ -48,6 +48,12 @@ def test_pack_round_trips_and_matches_numpy_packbits(shape):
     as_numbers = mask_storage.unpack(bits, shape, tf.float16)
     assert as_numbers.dtype == tf.float16
     np.testing.assert_array_equal(as_numbers.numpy(), mask.astype(np.float16))
+    # the NumPy reader: the same bits, whatever byte order the words come in
+    for words in (bits.numpy(), bits.numpy().astype(">i8")):
+        np.testing.assert_array_equal(mask_storage.unpack_numpy(words, shape), mask)
+    as_numbers = mask_storage.unpack_numpy(bits.numpy(), shape, np.float16)
+    assert as_numbers.dtype == np.float16 and as_numbers.shape == shape
+    np.testing.assert_array_equal(as_numbers, mask.astype(np.float16))
 
 
 @pytest.mark.parametrize("dtype", [tf.bool, tf.float32])
@@ -191,6 +197,20 @@ def test_a_model_saved_with_float_masks_loads_with_float_masks():
     tfprune.set_masks(model, {"d/kernel": mask})
     np.testing.assert_array_equal(prunable(model)["d/kernel"].mask.numpy(), mask)
     np.testing.assert_array_equal(old.pruning_vars[0][1].numpy(), mask)
+    weight = prunable(model)["d/kernel"]
+    np.testing.assert_array_equal(weight.value(), weight.variable.numpy() * mask)
+
+
+def test_masked_value_is_the_weight_times_its_packed_mask():
+    """``PrunableWeight.value`` unpacks in NumPy; it equals the weight times the mask TensorFlow
+    unpacks, bit for bit (signed zeros included), on shapes that do and do not fill their last word."""
+    model = keras.Sequential([keras.Input((10,)), keras.layers.Dense(13, name="a"), keras.layers.Dense(64, name="b")])
+    pruned = tfprune.prune(model, 0.5, allocation="uniform")
+    for key, weight in prunable(pruned).items():
+        masked = weight.variable.numpy() * weight.mask.numpy()  # TensorFlow's unpacking
+        assert masked.size in (130, 832) and np.count_nonzero(masked == 0) >= masked.size // 2, key
+        np.testing.assert_array_equal(np.signbit(weight.value()), np.signbit(masked))
+        np.testing.assert_array_equal(weight.value(), masked)
 
 
 def test_a_custom_training_loop_keeps_the_in_graph_mask_update():

@@ -187,8 +187,9 @@ class PrunableWeight:
     def value(self) -> np.ndarray:
         """The weight as used: masked when the layer is wrapped."""
         value = self.variable.numpy()
-        mask = self.mask
-        return value * mask.numpy() if mask is not None else value
+        if not (self.wrapped and self.layer.pruning_vars):
+            return value
+        return value * mask_storage.read_numpy(self.layer, self.index)
 
 
 def _excluded(layer: Any, path: str, exclude: Any) -> bool:

@@ -12,7 +12,8 @@ of elementwise bit tests on a CPU in graph mode. Both compile under XLA.
 
 :func:`read` and :func:`write` work on either kind of wrapper (packed bits, or TF-MOT's
 float masks in models saved before tfprune packed them); every tfprune module reads masks
-through :attr:`tfprune.layers.PrunableWeight.mask`, which calls :func:`read`.
+through :attr:`tfprune.layers.PrunableWeight.mask`, which calls :func:`read`, or
+:meth:`~tfprune.layers.PrunableWeight.value` (the masked weight), which calls :func:`read_numpy`.
 """
 
 from __future__ import annotations
@@ -70,6 +71,13 @@ def pack_numpy(mask: np.ndarray) -> np.ndarray:
     return np.packbits(padded, bitorder="little").view("<i8").astype(np.int64)
 
 
+def unpack_numpy(bits: np.ndarray, shape: Any, dtype: Any = bool) -> np.ndarray:
+    """:func:`unpack` in NumPy (one ``np.unpackbits`` of the words' little-endian bytes)."""
+    count = int(np.prod(shape))
+    flat = np.unpackbits(np.asarray(bits, "<i8").view(np.uint8), count=count, bitorder="little")
+    return flat.reshape(shape).astype(dtype)
+
+
 def is_packed(mask_variable: Any) -> bool:
     """True for a packed (``int64``) mask variable, False for TF-MOT's float mask."""
     return mask_variable.dtype == PACKED_DTYPE
@@ -82,6 +90,15 @@ def read(layer: Any, index: int) -> Any:
     if not is_packed(mask):
         return tf.convert_to_tensor(mask)
     return unpack(mask, weight.shape, weight.dtype)
+
+
+def read_numpy(layer: Any, index: int) -> np.ndarray:
+    """:func:`read` as a NumPy array, unpacked in NumPy (eager TensorFlow ops cost more per call
+    than the unpacking itself on all but the largest weights)."""
+    weight, mask, _ = layer.pruning_vars[index]
+    if not is_packed(mask):
+        return mask.numpy()
+    return unpack_numpy(mask.numpy(), weight.shape, weight.dtype.as_numpy_dtype)
 
 
 def write(layer: Any, index: int, mask: np.ndarray) -> None:
