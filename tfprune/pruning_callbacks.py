@@ -143,7 +143,7 @@ class RefreshAllocation(UpdateMasks):
         for key, weight in found.items():
             targets.setdefault(weight.path, []).append(per_weight[key])
         for path, schedule in self._schedules.items():
-            schedule.target.assign(targets[path])
+            schedule.target.assign(targets[path], read_value=False)
         return per_weight
 
 

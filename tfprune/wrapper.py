@@ -73,8 +73,8 @@ class _Pruning(pruning_impl.Pruning):
                 new_mask = mask_storage.pack_numpy(keep) if self._packed else keep.astype(weight.dtype.as_numpy_dtype)
             else:
                 new_threshold, new_mask = self._tfmot_rule_at(step, weight)
-            threshold.assign(new_threshold)
-            mask.assign(new_mask)
+            threshold.assign(new_threshold, read_value=False)  # no read back: a cheaper eager op
+            mask.assign(new_mask, read_value=False)
 
     def _tfmot_rule_at(self, step, weight):
         step_fn = self._step_fn
