@@ -30,3 +30,12 @@ def update_section(name, body):
     pattern = re.compile(rf"<!-- begin {re.escape(name)} -->.*?<!-- end {re.escape(name)} -->", re.S)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     write_text(DOC, text)
+
+
+def verdict(value, goal, margin, digits=3):
+    """"met" or "**not met**" for a ratio ``value`` against ``goal`` (at most), and "not conclusive"
+    when it is within ``margin`` (the noise an A/A control measured in the same run) of the goal."""
+    met = "met" if value <= goal else "**not met**"
+    if abs(value - goal) <= margin:
+        return f"{met} ({value:.{digits}f}x), but within this run's noise of {margin:.{digits}f}: not conclusive"
+    return f"{met} ({value:.{digits}f}x)"

@@ -51,7 +51,7 @@ import numpy as np
 
 from _models import resnet20
 from _timing import StepTimes
-from _report import machine, update_section
+from _report import machine, update_section, verdict
 
 from tfprune.io import write_text
 
@@ -322,24 +322,21 @@ def noise(rows):
     return max(gaps)
 
 
-def verdict(value, goal, margin):
-    """"met" or "**not met**", and "not conclusive" when ``value`` is within ``margin`` of ``goal``."""
-    met = "met" if value <= goal else "**not met**"
-    if abs(value - goal) <= margin:
-        return f"{met} ({value:.3f}x), but within this run's noise of {margin:.3f}: not conclusive"
-    return f"{met} ({value:.3f}x)"
+def by_model_and_mode(timing):
+    """(model, "graph" or "XLA", {configuration: row}) for each model and mode of ``timing``."""
+    for name in dict.fromkeys(r["model"] for r in timing):
+        for jit in (False, True):
+            yield name, "XLA" if jit else "graph", {r["kind"]: r for r in timing if r["model"] == name and r["jit"] == jit}
 
 
 def goal_lines(timing, memory):
     lines = []
-    for name in dict.fromkeys(r["model"] for r in timing):
-        for jit in (False, True):
-            rows = {r["kind"]: r for r in timing if r["model"] == name and r["jit"] == jit}
-            worst = max(rows["tfprune uniform"]["vs_dense"], rows["tfprune lamp"]["vs_dense"])
-            vs = max(rows["tfprune uniform"]["vs_tfmot"], rows["tfprune lamp"]["vs_tfmot"])
-            margin = noise(rows)
-            lines.append(f"- {name}, {'XLA' if jit else 'graph'}: tfprune / dense <= {GOALS[name]:.2f}: "
-                         f"{verdict(worst, GOALS[name], margin)}; tfprune <= TF-MOT: {verdict(vs, 1.0, margin)}")
+    for name, mode, rows in by_model_and_mode(timing):
+        worst = max(rows["tfprune uniform"]["vs_dense"], rows["tfprune lamp"]["vs_dense"])
+        vs = max(rows["tfprune uniform"]["vs_tfmot"], rows["tfprune lamp"]["vs_tfmot"])
+        margin = noise(rows)
+        lines.append(f"- {name}, {mode}: tfprune / dense <= {GOALS[name]:.2f}: {verdict(worst, GOALS[name], margin)}; "
+                     f"tfprune <= TF-MOT: {verdict(vs, 1.0, margin)}")
     worst = max(r["extra_per_weight"] for r in memory if r["kind"].startswith("tfprune"))
     met = "met" if worst <= MEMORY_GOAL else "**not met**"
     lines.append(f"- extra memory <= {MEMORY_GOAL} B per prunable weight: {met} (tfprune worst {worst:.2f} B; "
@@ -388,13 +385,8 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
 
 def noise_line(timing):
     """How the noise margins of the verdicts were measured, and the largest of them."""
-    margins = []
-    for name in dict.fromkeys(r["model"] for r in timing):
-        for jit in (False, True):
-            rows = {r["kind"]: r for r in timing if r["model"] == name and r["jit"] == jit}
-            margins.append((noise(rows), f"{name} {'XLA' if jit else 'graph'}"))
+    worst, where = max((noise(rows), f"{name} {mode}") for name, mode, rows in by_model_and_mode(timing))
     controls = [r for r in timing if r["kind"] == CONTROL]
-    worst, where = max(margins)
     control = ("" if not controls else f"*{CONTROL}* is a second copy of the dense model, timed in the same "
                f"rotation: it runs the very same step as dense, yet came out at "
                + ", ".join(f"{r['vs_dense']:.3f}x ({r['model']} {'XLA' if r['jit'] else 'graph'})" for r in controls)

@@ -169,9 +169,14 @@ class PrunableWeight:
         return isinstance(self.layer, PruneLowMagnitude)
 
     @property
+    def has_mask(self) -> bool:
+        """Whether the weight has a mask: its layer is wrapped and built."""
+        return bool(self.wrapped and self.layer.pruning_vars)
+
+    @property
     def variable(self) -> Any:
         """The weight's tf.Variable."""
-        if self.wrapped and self.layer.pruning_vars:
+        if self.has_mask:
             return self.layer.pruning_vars[self.index][0]
         return registry_weights(self.inner)[self.index]
 
@@ -180,14 +185,14 @@ class PrunableWeight:
         """The 0/1 mask of a wrapped, built layer's weight, shaped and typed as the weight (a
         tensor: ``.numpy()`` eagerly; None when not wrapped). Read through
         :func:`tfprune.mask_storage.read`, whatever the wrapper stores (bit-packed or float)."""
-        if self.wrapped and self.layer.pruning_vars:
+        if self.has_mask:
             return mask_storage.read(self.layer, self.index)
         return None
 
     def value(self) -> np.ndarray:
         """The weight as used: masked when the layer is wrapped."""
         value = self.variable.numpy()
-        if not (self.wrapped and self.layer.pruning_vars):
+        if not self.has_mask:
             return value
         return value * mask_storage.read_numpy(self.layer, self.index)
 
