@@ -1,8 +1,10 @@
 """Write one benchmark's results into its own section of docs/benchmarks.md."""
 
+import math
 import os
 import platform
 import re
+import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -32,10 +34,54 @@ def update_section(name, body):
     write_text(DOC, text)
 
 
-def verdict(value, goal, margin, digits=3):
-    """"met" or "**not met**" for a ratio ``value`` against ``goal`` (at most), and "not conclusive"
-    when it is within ``margin`` (the noise an A/A control measured in the same run) of the goal."""
-    met = "met" if value <= goal else "**not met**"
-    if abs(value - goal) <= margin:
-        return f"{met} ({value:.{digits}f}x), but within this run's noise of {margin:.{digits}f}: not conclusive"
-    return f"{met} ({value:.{digits}f}x)"
+def median_interval(values, confidence=0.95):
+    """(low, median, high): the median of ``values`` and a distribution-free interval for it, the
+    order statistics ``x_(k)`` and ``x_(n+1-k)`` with the largest ``k`` whose coverage
+    ``1 - 2 P(Binomial(n, 1/2) <= k - 1)`` is at least ``confidence`` (independent values assumed).
+    With too few values for any such ``k`` (``n < 6`` at 95%) the interval is ``(-inf, inf)``."""
+    from scipy.stats import binom
+
+    ordered = sorted(values)
+    n = len(ordered)
+    k = 0
+    while k < n // 2 and binom.cdf(k, n, 0.5) <= (1 - confidence) / 2:
+        k += 1
+    median = statistics.median(ordered)
+    return (ordered[k - 1], median, ordered[n - k]) if k else (-math.inf, median, math.inf)
+
+
+def ratio_interval(rounds, peer_rounds, offset=0.0, peer_offset=0.0, confidence=0.95, resamples=2000):
+    """(low, ratio, high): ``(median(times) + offset) / (median(peer times) + peer_offset)`` over all
+    rounds, and its percentile bootstrap interval (``scipy.stats.bootstrap``, seeded), resampling
+    whole rounds with their pairs: ``rounds[i]`` and ``peer_rounds[i]`` are the times the two took in
+    the same round, so the machine's slow drifts stay paired. Rounds where either has no time are left
+    out; with fewer than two rounds the interval is ``(-inf, inf)``."""
+    import numpy as np
+    from scipy.stats import bootstrap
+
+    pairs = [(np.asarray(a, float), np.asarray(b, float)) for a, b in zip(rounds, peer_rounds) if len(a) and len(b)]
+
+    def ratio(indices):
+        mine = np.concatenate([pairs[int(i)][0] for i in indices])
+        theirs = np.concatenate([pairs[int(i)][1] for i in indices])
+        return (np.median(mine) + offset) / (np.median(theirs) + peer_offset)
+
+    every = np.arange(len(pairs))
+    if len(pairs) < 2:  # nothing to resample
+        return -math.inf, float(ratio(every)) if len(pairs) else math.nan, math.inf
+    result = bootstrap((every,), ratio, vectorized=False, paired=False, confidence_level=confidence,
+                       n_resamples=resamples, method="percentile", random_state=0)
+    interval = result.confidence_interval
+    return float(interval.low), float(ratio(every)), float(interval.high)
+
+
+def interval_verdict(interval, goal, digits=3):
+    """"met" when the whole interval ``(low, value, high)`` of a ratio is at most ``goal``, "**not
+    met**" when it is all above it, otherwise "not conclusive" (the interval contains the goal)."""
+    low, value, high = interval
+    shown = f"{value:.{digits}f}x, 95% interval {low:.{digits}f}-{high:.{digits}f}"
+    if high <= goal:
+        return f"met ({shown})"
+    if low > goal:
+        return f"**not met** ({shown})"
+    return f"not conclusive ({shown}: it contains {goal:.{digits - 1}f})"

@@ -17,11 +17,13 @@ steps are split by the schedule into
 steady steps (no pruning event: the per-step cost of masking) and pruning steps (new masks,
 and LAMP's reallocation). Reported: the median steady step, the median extra time of a pruning
 step over it, and the mean step time with one pruning event per 100 steps (TF-MOT's default
-``frequency``): steady + extra / 100. The goals are judged on that mean, against a noise margin
-measured in the same run: a second copy of the dense model (``dense (A/A)``) takes its turns with the
-others, and runs the very same step as dense, so its ratio to dense is pure noise; so is the gap
-between tfprune uniform's and tfprune lamp's steady ratios (the same ops). A verdict within the
-larger of the two of its goal is reported as not conclusive. Memory: (a) the exact bytes of the model's
+``frequency``): steady + extra / 100. The goals are judged on that mean's ratio with its 95% interval: a round is
+one turn of every configuration, and a percentile bootstrap resamples whole rounds, the two
+configurations' steps of a round together (the event costs held fixed). A goal is met when the
+whole interval is at or below it, not met when the whole interval is above it, not conclusive
+otherwise. A check of the
+intervals in the same run: a second copy of the dense model (``dense (A/A)``) takes its turns
+with the others and runs the very same step as dense, so its interval should contain 1. Memory: (a) the exact bytes of the model's
 variables beyond the dense model's, per prunable weight (masks, thresholds, step counters,
 targets); (b) the peak memory of a short training run -- process peak RSS, one fresh
 subprocess per configuration, on CPU; the device's peak (``tf.config.experimental.get_memory_info``)
@@ -51,7 +53,7 @@ import numpy as np
 
 from _models import resnet20
 from _timing import StepTimes
-from _report import machine, update_section, verdict
+from _report import interval_verdict, machine, ratio_interval, update_section
 
 from tfprune.io import write_text
 
@@ -63,8 +65,8 @@ from tfprune.schedules import Gradual
 SPARSITY = 0.9
 BATCH = 64
 KINDS = ["dense", "tf-mot", "tfprune uniform", "tfprune lamp"]
-#: a second dense model, timed in the same rotation: an A/A control. Its ratio to dense measures the
-#: noise of a ratio in this run, since both run the very same step.
+#: a second dense model, timed in the same rotation: an A/A control. Its interval against dense checks the
+#: intervals of this run: both run the very same step, so it should contain 1.
 CONTROL = "dense (A/A)"
 TIMED = KINDS + [CONTROL]
 #: model -> (input shape, timed steps per epoch at full length)
@@ -149,8 +151,9 @@ def variable_bytes(model):
 
 def step_times(name, jit, steps, repeats, kinds=TIMED):
     """{kind: (steady step times, pruning step times)} in seconds, a pruning event every ``steps // 4``
-    steps; and the models. Each repeat trains ``steps`` steps per configuration, the configurations
-    taking turns every :func:`turn_length` steps (one short ``fit`` each, the order rotating)."""
+    steps; {kind: [the steady step times of each round]}; and the models. Each repeat trains
+    ``steps`` steps per configuration, the configurations taking turns every :func:`turn_length`
+    steps (one short ``fit`` each, the order rotating): a round is one turn of every configuration."""
     warmup = max(2, steps // 4)
     frequency = max(2, steps // 4)
     total = warmup + repeats * steps
@@ -163,6 +166,7 @@ def step_times(name, jit, steps, repeats, kinds=TIMED):
                   callbacks=make_callbacks(model))  # trace, compile, warm up
         models[kind] = (model, make_callbacks, pruning_events(model))
     times = {kind: ([], []) for kind in kinds}
+    rounds = {kind: [] for kind in kinds}
     done, turn, order = warmup, turn_length(steps), list(models.items())
     for _ in range(repeats):
         for start in range(0, steps, turn):
@@ -176,10 +180,13 @@ def step_times(name, jit, steps, repeats, kinds=TIMED):
                 trained = trained_steps(model)
                 if trained not in (None, done + count):
                     raise RuntimeError(f"{kind}: expected {done + count} steps trained, found {trained}")
+                steady = []
                 for step, seconds in enumerate(timer.times[1:], start=done + 2):  # the first step starts the fit
                     times[kind][step in events].append(seconds)
+                    steady += [] if step in events else [seconds]
+                rounds[kind].append(steady)
             done += count
-    return times, {kind: model for kind, (model, _, _) in models.items()}
+    return times, rounds, {kind: model for kind, (model, _, _) in models.items()}
 
 
 def turn_length(steps):
@@ -198,6 +205,12 @@ def summarize(times):
     base = statistics.median(steady)
     extra = statistics.median(pruning) - base if pruning else 0.0
     return base, extra, base + extra / EVENTS_EVERY
+
+
+def mean_step_interval(rounds, stats, kind, peer):
+    """(low, ratio, high): the mean step (:func:`summarize`) of ``kind`` over ``peer``'s with its 95%
+    interval, resampling rounds (:func:`_report.ratio_interval`; the event costs held fixed)."""
+    return ratio_interval(rounds[kind], rounds[peer], stats[kind][1] / EVENTS_EVERY, stats[peer][1] / EVENTS_EVERY)
 
 
 def gpu_peak_bytes(name, kind, steps):
@@ -240,7 +253,7 @@ def measure_model(name, steps_scale, repeats, memory_steps, on_gpu):
     steps = max(4, int(MODELS[name][1] * steps_scale))
     for jit in (False, True):
         start = time.perf_counter()
-        times, models = step_times(name, jit, steps, repeats)
+        times, rounds, models = step_times(name, jit, steps, repeats)
         stats = {kind: summarize(t) for kind, t in times.items()}
         weights = prunable_count(models["tf-mot"])
         for kind in TIMED:
@@ -248,7 +261,10 @@ def measure_model(name, steps_scale, repeats, memory_steps, on_gpu):
             timing.append({"model": name, "jit": jit, "kind": kind, "weights": weights, "steady_ms": steady * 1e3,
                            "event_ms": extra * 1e3, "ms": mean * 1e3,
                            "steady_vs_dense": steady / stats["dense"][0], "vs_dense": mean / stats["dense"][2],
-                           "vs_tfmot": mean / stats["tf-mot"][2]})
+                           "vs_tfmot": mean / stats["tf-mot"][2],
+                           "rounds": sum(1 for a, b in zip(rounds[kind], rounds["dense"]) if a and b),
+                           "vs_dense_interval": mean_step_interval(rounds, stats, kind, "dense"),
+                           "vs_tfmot_interval": mean_step_interval(rounds, stats, kind, "tf-mot")})
         print(f"{name} jit={jit}: " + ", ".join(f"{k} {v[0] * 1e3:.2f} ms + {v[1] * 1e3:.0f} ms per event"
                                                 for k, v in stats.items())
               + f" ({time.perf_counter() - start:.0f} s)", flush=True)
@@ -292,34 +308,26 @@ def plot(timing, path):
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for ax, jit in zip(axes, (False, True)):
-        for kind, marker in zip(KINDS[1:] + [CONTROL], "osDx"):  # the pruned configurations, and the noise
+        for shift, (kind, marker) in enumerate(zip(KINDS[1:] + [CONTROL], "osDx")):  # and the A/A check
             rows = sorted((r for r in timing if r["jit"] == jit and r["kind"] == kind), key=lambda r: r["weights"])
-            style = {"color": "grey", "ls": ":", "label": f"{kind}: noise"} if kind == CONTROL else {"label": kind}
-            ax.plot([r["weights"] for r in rows], [r["vs_dense"] for r in rows], marker=marker, **style)
-            for r in rows:
+            style = {"color": "grey", "ls": ":", "label": f"{kind}: check"} if kind == CONTROL else {"label": kind}
+            low, median, high = (np.array([r["vs_dense_interval"][i] for r in rows]) for i in range(3))
+            x = [r["weights"] * 1.07 ** shift for r in rows]  # side by side, so that the intervals can be told apart
+            ax.errorbar(x, median, yerr=[median - low, high - median], marker=marker, capsize=3, **style)
+            for r, at, y in zip(rows, x, median):
                 if kind == "tfprune lamp":
-                    ax.annotate(r["model"], (r["weights"], r["vs_dense"]), fontsize=8, textcoords="offset points",
-                                xytext=(4, 4))
+                    ax.annotate(r["model"], (at, y), fontsize=8, textcoords="offset points", xytext=(4, 4))
         ax.axhline(1.0, color="grey", lw=0.8)
         ax.axhline(1.05, color="grey", lw=0.8, ls="--")
         ax.set_xscale("log")
         ax.set_xlabel("prunable weights")
         ax.set_title("jit_compile=True (XLA)" if jit else "graph mode")
-    axes[0].set_ylabel(f"mean step time (1 pruning event / {EVENTS_EVERY} steps) / dense")
+    axes[0].set_ylabel(f"mean step (1 pruning event / {EVENTS_EVERY} steps) / dense,\n"
+                       "with its 95% interval")
     axes[0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
-
-
-def noise(rows):
-    """The noise margin of one model and mode's ratios: how far apart two configurations that run the
-    same step came out -- the A/A control against dense, and tfprune uniform against tfprune lamp
-    (the same wrappers and ops in a steady step; only their masks' values differ)."""
-    gaps = [abs(rows["tfprune uniform"]["steady_vs_dense"] - rows["tfprune lamp"]["steady_vs_dense"])]
-    if CONTROL in rows:  # absent from results stored before the control was timed
-        gaps.append(abs(rows[CONTROL]["vs_dense"] - 1.0))
-    return max(gaps)
 
 
 def by_model_and_mode(timing):
@@ -332,11 +340,11 @@ def by_model_and_mode(timing):
 def goal_lines(timing, memory):
     lines = []
     for name, mode, rows in by_model_and_mode(timing):
-        worst = max(rows["tfprune uniform"]["vs_dense"], rows["tfprune lamp"]["vs_dense"])
-        vs = max(rows["tfprune uniform"]["vs_tfmot"], rows["tfprune lamp"]["vs_tfmot"])
-        margin = noise(rows)
-        lines.append(f"- {name}, {mode}: tfprune / dense <= {GOALS[name]:.2f}: {verdict(worst, GOALS[name], margin)}; "
-                     f"tfprune <= TF-MOT: {verdict(vs, 1.0, margin)}")
+        pruned = [rows[kind] for kind in ("tfprune uniform", "tfprune lamp")]
+        lines.append(f"- {name}, {mode}: tfprune / dense <= {GOALS[name]:.2f}: " + "; ".join(
+            f"{r['kind'].split()[1]} {interval_verdict(r['vs_dense_interval'], GOALS[name])}" for r in pruned)
+            + ". tfprune <= TF-MOT: " + "; ".join(
+            f"{r['kind'].split()[1]} {interval_verdict(r['vs_tfmot_interval'], 1.0)}" for r in pruned))
     worst = max(r["extra_per_weight"] for r in memory if r["kind"].startswith("tfprune"))
     met = "met" if worst <= MEMORY_GOAL else "**not met**"
     lines.append(f"- extra memory <= {MEMORY_GOAL} B per prunable weight: {met} (tfprune worst {worst:.2f} B; "
@@ -359,12 +367,12 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
         f"event / {EVENTS_EVERY}. Ratios are against dense (and TF-MOT) measured in the same run.",
         "",
         "| model | prunable weights | jit_compile | configuration | steady ms | steady vs dense | event (ms) | "
-        f"ms / step (1 event / {EVENTS_EVERY}) | vs dense | vs TF-MOT |",
+        f"ms / step (1 event / {EVENTS_EVERY}) | vs dense (95% interval) | vs TF-MOT (95% interval) |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [f"| {r['model']} | {r['weights']:,} | {r['jit']} | {r['kind']} | {r['steady_ms']:.2f} | "
-              f"{r['steady_vs_dense']:.3f}x | {r['event_ms']:.0f} | {r['ms']:.2f} | {r['vs_dense']:.3f}x | "
-              f"{r['vs_tfmot']:.3f}x |" for r in timing]
+              f"{r['steady_vs_dense']:.3f}x | {r['event_ms']:.0f} | {r['ms']:.2f} | "
+              f"{interval_text(r['vs_dense_interval'])} | {interval_text(r['vs_tfmot_interval'])} |" for r in timing]
     lines += [
         "",
         "Memory: bytes of the model's variables beyond the dense model's, per prunable weight (exact), and the "
@@ -383,17 +391,27 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
     return lines
 
 
-def noise_line(timing):
-    """How the noise margins of the verdicts were measured, and the largest of them."""
-    worst, where = max((noise(rows), f"{name} {mode}") for name, mode, rows in by_model_and_mode(timing))
+def interval_text(interval):
+    low, median, high = interval
+    return f"{median:.3f}x ({low:.3f}-{high:.3f})"
+
+
+def control_line(timing):
+    """The A/A check of the intervals: each dense copy's interval against dense, which should contain 1."""
     controls = [r for r in timing if r["kind"] == CONTROL]
-    control = ("" if not controls else f"*{CONTROL}* is a second copy of the dense model, timed in the same "
-               f"rotation: it runs the very same step as dense, yet came out at "
-               + ", ".join(f"{r['vs_dense']:.3f}x ({r['model']} {'XLA' if r['jit'] else 'graph'})" for r in controls)
-               + "; ")
-    return (f"- noise: {control}tfprune uniform and tfprune lamp run the same steady step (the same ops; only the "
-            f"masks' values differ). The larger of these two gaps is each model and mode's noise margin (up to "
-            f"{worst:.3f}, {where}): a ratio within it of its goal is not conclusive either way")
+    missed = [r for r in controls if not r["vs_dense_interval"][0] <= 1.0 <= r["vs_dense_interval"][2]]
+    rounds = sorted({r["rounds"] for r in timing})
+    rounds = f"{rounds[0]}" if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
+    return (f"- intervals: a percentile bootstrap over {rounds} rounds per model and mode (a round: one "
+            f"turn of every configuration), which assumes independent rounds. Check: *{CONTROL}*, a second copy of the dense "
+            "model timed in the same rotation, runs the very same step as dense, and came out at "
+            + ", ".join(f"{interval_text(r['vs_dense_interval'])} ({r['model']} {'XLA' if r['jit'] else 'graph'})"
+                        for r in controls)
+            + (": every interval contains 1" if not missed else
+               f": **{len(missed)} of {len(controls)} intervals exclude 1** ("
+               + ", ".join(f"{r['model']} {'XLA' if r['jit'] else 'graph'}" for r in missed)
+               + "): there the two copies differ by more than the interval allows, and so may the configurations; "
+               "read those verdicts with that margin"))
 
 
 def render(on_gpu=False):
@@ -413,7 +431,7 @@ def render(on_gpu=False):
         lines += [f"- caution ({', '.join(busy)}): measured while other work loaded the machine beyond its cores "
                   "(or with no load recorded); step times then vary by more than the goals' 5-10% "
                   "margins, so these verdicts are not conclusive: rerun on an idle machine"]
-    lines += [noise_line(timing)]
+    lines += [control_line(timing)]
     missing = [name for name in MODELS if name not in {r["model"] for r in results}]
     if missing:
         lines += [f"- not measured: {', '.join(missing)} (`python benchmarks/bench_scale.py --quick --models "

@@ -1,0 +1,71 @@
+"""The 95% intervals behind the timing benchmarks' verdicts (benchmarks/_report.py)."""
+
+import importlib.util
+import math
+import os
+from fractions import Fraction
+
+import pytest
+
+_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "_report.py")
+
+
+@pytest.fixture(scope="module")
+def report():
+    spec = importlib.util.spec_from_file_location("_report", _SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def coverage(n, k):
+    """Exact coverage of [x_(k), x_(n+1-k)] for the median: 1 - 2 P(Binomial(n, 1/2) <= k - 1)."""
+    return 1 - 2 * Fraction(sum(math.comb(n, i) for i in range(k)), 2 ** n)
+
+
+@pytest.mark.parametrize("n", range(1, 61))
+def test_the_interval_is_the_narrowest_order_statistic_pair_with_95_percent_coverage(report, n):
+    values = [float(v) for v in reversed(range(n))]  # unsorted on purpose; x_(i) = i - 1
+    low, median, high = report.median_interval(values)
+    assert median == (n - 1) / 2
+    best = max((k for k in range(1, n // 2 + 1) if coverage(n, k) >= Fraction(95, 100)), default=0)
+    if best == 0:
+        assert (low, high) == (-math.inf, math.inf)
+    else:
+        assert (low, high) == (best - 1, n - best)  # x_(k), x_(n+1-k)
+
+
+def test_ten_values_give_the_second_smallest_and_second_largest(report):
+    # P(B <= 1) = 11/1024: coverage 0.9785; P(B <= 2) = 56/1024: 0.8906 would fall short.
+    assert report.median_interval([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]) == (1, 3.5, 6)
+    assert report.median_interval([1.0] * 5) == (-math.inf, 1.0, math.inf)  # too few values for 95%
+
+
+def test_the_verdict_reads_the_whole_interval(report):
+    assert report.interval_verdict((1.01, 1.02, 1.05), 1.05).startswith("met (1.020x, 95% interval 1.010-1.050")
+    assert report.interval_verdict((1.051, 1.06, 1.07), 1.05).startswith("**not met**")
+    assert report.interval_verdict((1.04, 1.06, 1.07), 1.05).startswith("not conclusive")
+    assert report.interval_verdict((-math.inf, 1.0, math.inf), 1.5).startswith("not conclusive")
+
+
+def test_the_ratio_interval_resamples_rounds_in_pairs(report):
+    # The machine runs at 1x, 2x, 3x ... speed from round to round; in every round the configuration
+    # takes 1.1 times the peer's time. Paired resampling keeps the ratio at 1.1 in every resample.
+    rng = __import__("numpy").random.default_rng(0)
+    peer = [list(speed * (1 + 0.01 * rng.random(3))) for speed in range(1, 21)]
+    mine = [[1.1 * t for t in times] for times in peer]
+    low, ratio, high = report.ratio_interval(mine, peer)
+    assert low == pytest.approx(1.1, rel=1e-12) and ratio == pytest.approx(1.1, rel=1e-12)
+    assert high == pytest.approx(1.1, rel=1e-12)
+
+
+def test_the_ratio_adds_each_side_its_offset_and_skips_rounds_missing_a_side(report):
+    rounds = [[2.0, 4.0, 3.0], [], [3.0]]  # the empty round and its pair are left out
+    peer = [[1.0, 1.0, 1.0], [9.0], [1.0]]
+    assert report.ratio_interval(rounds, peer, 1.0, 1.0)[1] == pytest.approx((3.0 + 1.0) / (1.0 + 1.0))
+    same = report.ratio_interval(peer, peer)
+    assert same == (1.0, 1.0, 1.0)
+
+
+def test_one_round_gives_no_interval(report):
+    assert report.ratio_interval([[2.0]], [[1.0]]) == (-math.inf, 2.0, math.inf)
