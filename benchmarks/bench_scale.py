@@ -17,17 +17,16 @@ steps are split by the schedule into
 steady steps (no pruning event: the per-step cost of masking) and pruning steps (new masks,
 and LAMP's reallocation). Reported: the median steady step, the median extra time of a pruning
 step over it, and the mean step time with one pruning event per 100 steps (TF-MOT's default
-``frequency``): steady + extra / 100. The goals are judged on that mean's ratio with its 95% interval: a round is
-one turn of every configuration, and a percentile bootstrap resamples whole rounds, the two
-configurations' steps of a round together (the event costs held fixed). A goal is met when the
-whole interval is at or below it, not met when the whole interval is above it, not conclusive
-otherwise. A check of the
-intervals in the same run: a second copy of the dense model (``dense (A/A)``) takes its turns
-with the others and runs the very same step as dense, so its interval should contain 1. Memory: (a) the exact bytes of the model's
-variables beyond the dense model's, per prunable weight (masks, thresholds, step counters,
-targets); (b) the peak memory of a short training run -- process peak RSS, one fresh
-subprocess per configuration, on CPU; the device's peak (``tf.config.experimental.get_memory_info``)
-on a GPU.
+``frequency``): steady + extra / 100. The goals are judged on that mean's ratio with its 95%
+interval: a round is one turn of every configuration, and a percentile bootstrap resamples whole
+rounds, the two configurations' steps of a round together (the event costs held fixed). A goal is
+met when the whole interval is at or below it, not met when the whole interval is above it, not
+conclusive otherwise. A check of the intervals in the same run: a second copy of the dense model
+(``dense (A/A)``) takes its turns with the others and runs the very same step as dense, so its
+interval should contain 1. Memory: (a) the exact bytes of the model's variables beyond the dense
+model's, per prunable weight (masks, thresholds, step counters, targets); (b) the peak memory of a
+short training run -- process peak RSS, one fresh subprocess per configuration, on CPU; the device's
+peak (``tf.config.experimental.get_memory_info``) on a GPU.
 
     python benchmarks/bench_scale.py --quick                  # 3 repeats, half the steps
     python benchmarks/bench_scale.py                          # 5 repeats
@@ -318,7 +317,8 @@ def plot(timing, path):
                 if kind == "tfprune lamp":
                     ax.annotate(r["model"], (at, y), fontsize=8, textcoords="offset points", xytext=(4, 4))
         ax.axhline(1.0, color="grey", lw=0.8)
-        ax.axhline(1.05, color="grey", lw=0.8, ls="--")
+        ax.axhline(1.05, color="grey", lw=0.8, ls="--", label=f"goal {GOALS['ResNet-20']:.2f} "
+                   f"(digits CNN: {GOALS['digits CNN']:.2f})")
         ax.set_xscale("log")
         ax.set_xlabel("prunable weights")
         ax.set_title("jit_compile=True (XLA)" if jit else "graph mode")
@@ -403,8 +403,8 @@ def control_line(timing):
     rounds = sorted({r["rounds"] for r in timing})
     rounds = f"{rounds[0]}" if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
     return (f"- intervals: a percentile bootstrap over {rounds} rounds per model and mode (a round: one "
-            f"turn of every configuration), which assumes independent rounds. Check: *{CONTROL}*, a second copy of the dense "
-            "model timed in the same rotation, runs the very same step as dense, and came out at "
+            f"turn of every configuration), which assumes independent rounds. Check: *{CONTROL}*, a second copy "
+            "of the dense model timed in the same rotation, runs the very same step as dense, and came out at "
             + ", ".join(f"{interval_text(r['vs_dense_interval'])} ({r['model']} {'XLA' if r['jit'] else 'graph'})"
                         for r in controls)
             + (": every interval contains 1" if not missed else

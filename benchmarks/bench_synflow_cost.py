@@ -8,10 +8,11 @@ a reused :class:`tfprune.scoring.SynFlowScorer` (already traced: "warm"), 100 it
 sparsity, in the CPU default (plain graph, no XLA), with the default ``dtype="auto"`` (float32
 unless float32 leaves its range, then float64; the precision it chose is reported) and with
 ``dtype="float64"`` (masks compared with the default's at 99% and 99.9%). Every repeat times each
-in turn (interleaved); the ratio is the median of the per-repeat ratios. "cold" adds building the
-scorer (clone, tracing) to one call. Goal: the default at most 1.5x on the digits CNN and on
-ResNet-20, judged on the 95% interval of the median per-repeat ratio (distribution-free, from order
-statistics): met when the whole interval is at or below 1.5. An A/A control (the reference traced
+in turn (interleaved, the order rotating from repeat to repeat); the ratio is the median of the
+per-repeat ratios. "cold" adds building the scorer (clone, tracing) to one call. Goal: the default
+at most 1.5x on the digits CNN and on ResNet-20, judged on the 95% interval of the median
+per-repeat ratio (distribution-free, from order statistics): met when the whole interval is at or
+below 1.5. An A/A control (the reference traced
 twice, both timed in turn) checks the intervals: its interval should contain 1.
 
     python benchmarks/bench_synflow_cost.py [--repeats 7] [--threads 1] [--no-write]
@@ -83,12 +84,13 @@ def measure(label, model, repeats):
 
         cold[dtype] = timed(build_and_score)
     warm = {kind: [] for kind in cold}
+    runs = {"pass": passes, "control": control, "pass64": passes64}
+    runs.update({dtype: (lambda scorer=scorer: scorer(SPARSITY, ITERATIONS)) for dtype, scorer in scorers.items()})
+    order = list(runs)
     for _ in range(repeats):
-        warm["pass"].append(timed(passes))
-        warm["control"].append(timed(control))
-        warm["pass64"].append(timed(passes64))
-        for dtype, scorer in scorers.items():
-            warm[dtype].append(timed(lambda scorer=scorer: scorer(SPARSITY, ITERATIONS)))
+        order = order[1:] + order[:1]  # rotating, so that no configuration always runs first
+        for kind in order:
+            warm[kind].append(timed(runs[kind]))
     row = {"model": label}
     chosen = []
     for sparsity in (SPARSITY, 0.999):
@@ -150,8 +152,8 @@ def main(argv=None):
         f"SynFlow, {ITERATIONS} iterations to {SPARSITY:.0%} sparsity with the official selection, in the CPU "
         "default (plain graph, no XLA), against 100 plain float32 forward+backward passes of the same model "
         "(gradient of the summed output for a batch of one all-ones input w.r.t. the prunable weights, a traced "
-        f"tf.function called 100 times). Warm: a reused `SynFlowScorer`; {args.repeats} interleaved repeats, "
-        "median time; ratios: the median of the per-repeat ratios / the ratio of the fastest times (the "
+        f"tf.function called 100 times). Warm: a reused `SynFlowScorer`; {args.repeats} interleaved repeats "
+        "(the order rotating), median time; ratios: the median of the per-repeat ratios / the ratio of the fastest times (the "
         "least disturbed by other processes). Cold: one call that also builds the scorer (clone, "
         "tracing). Default: `dtype=\"auto\"` (float32, the official code's precision, rerun in float64 when a "
         "float32 run leaves float32's range), with the precision it chose; float64: the `dtype=\"float64\"` "
