@@ -15,7 +15,6 @@ docs: install
 	$(PYTHON) -m mkdocs build --strict --site-dir site
 
 benchmarks: install
-	$(PYTHON) benchmarks/bench_training_step.py
 	$(PYTHON) benchmarks/bench_scale.py
 	$(PYTHON) benchmarks/gpu_check.py
 	$(PYTHON) benchmarks/bench_lamp_allocation.py

@@ -5,20 +5,6 @@ import time
 from tfprune.backend import keras
 
 
-class EpochTimes(keras.callbacks.Callback):
-    """Wall time of each epoch, measured inside ``fit`` (set-up and teardown of ``fit`` excluded)."""
-
-    def __init__(self):
-        super().__init__()
-        self.times = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self._start)
-
-
 class StepTimes(keras.callbacks.Callback):
     """Wall time of each training step, from the batch's start to its loss being ready (a wait on
     asynchronous devices). Put it first in ``callbacks`` so that the batch hooks of the callbacks
