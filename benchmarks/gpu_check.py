@@ -101,6 +101,7 @@ def main():
     lines = bench_scale.report(timing, memory, "`python benchmarks/gpu_check.py`", f"{device}, {minutes:.1f} min",
                                on_gpu=not dry)
     lines[0] = f"## GPU check: {device}"
+    lines += [bench_scale.control_line(timing)]
     lines += [
         "",
         "Checks under `jit_compile=True` (digits CNN, LAMP, gradual to 90%):",
