@@ -310,10 +310,10 @@ def plot(timing, path):
         for shift, (kind, marker) in enumerate(zip(KINDS[1:] + [CONTROL], "osDx")):  # and the A/A check
             rows = sorted((r for r in timing if r["jit"] == jit and r["kind"] == kind), key=lambda r: r["weights"])
             style = {"color": "grey", "ls": ":", "label": f"{kind}: check"} if kind == CONTROL else {"label": kind}
-            low, median, high = (np.array([r["vs_dense_interval"][i] for r in rows]) for i in range(3))
+            low, ratio, high = (np.array([r["vs_dense_interval"][i] for r in rows]) for i in range(3))
             x = [r["weights"] * 1.07 ** shift for r in rows]  # side by side, so that the intervals can be told apart
-            ax.errorbar(x, median, yerr=[median - low, high - median], marker=marker, capsize=3, **style)
-            for r, at, y in zip(rows, x, median):
+            ax.errorbar(x, ratio, yerr=[ratio - low, high - ratio], marker=marker, capsize=3, **style)
+            for r, at, y in zip(rows, x, ratio):
                 if kind == "tfprune lamp":
                     ax.annotate(r["model"], (at, y), fontsize=8, textcoords="offset points", xytext=(4, 4))
         ax.axhline(1.0, color="grey", lw=0.8)
@@ -392,8 +392,8 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
 
 
 def interval_text(interval):
-    low, median, high = interval
-    return f"{median:.3f}x ({low:.3f}-{high:.3f})"
+    low, ratio, high = interval
+    return f"{ratio:.3f}x ({low:.3f}-{high:.3f})"
 
 
 def control_line(timing):
