@@ -52,10 +52,11 @@ def median_interval(values, confidence=0.95):
 
 def ratio_interval(rounds, peer_rounds, offset=0.0, peer_offset=0.0, confidence=0.95, resamples=2000):
     """(low, ratio, high): ``(median(times) + offset) / (median(peer times) + peer_offset)`` over all
-    rounds, and its percentile bootstrap interval (``scipy.stats.bootstrap``, seeded), resampling
-    whole rounds with their pairs: ``rounds[i]`` and ``peer_rounds[i]`` are the times the two took in
-    the same round, so the machine's slow drifts stay paired. Rounds where either has no time are left
-    out; with fewer than two rounds the interval is ``(-inf, inf)``."""
+    the times of every round, and its percentile bootstrap interval (``scipy.stats.bootstrap``,
+    seeded), resampling whole rounds with their pairs: ``rounds[i]`` and ``peer_rounds[i]`` are the
+    times the two took in the same round, so the machine's slow drifts stay paired. Rounds where
+    either has no time are not resampled; with fewer than two such rounds the interval is
+    ``(-inf, inf)``."""
     import numpy as np
     from scipy.stats import bootstrap
 
@@ -66,13 +67,13 @@ def ratio_interval(rounds, peer_rounds, offset=0.0, peer_offset=0.0, confidence=
         theirs = np.concatenate([pairs[int(i)][1] for i in indices])
         return (np.median(mine) + offset) / (np.median(theirs) + peer_offset)
 
-    every = np.arange(len(pairs))
+    value = float((np.median(np.concatenate([np.asarray(t, float) for t in rounds] + [[]])) + offset)
+                  / (np.median(np.concatenate([np.asarray(t, float) for t in peer_rounds] + [[]])) + peer_offset))
     if len(pairs) < 2:  # nothing to resample
-        return -math.inf, float(ratio(every)) if len(pairs) else math.nan, math.inf
-    result = bootstrap((every,), ratio, vectorized=False, paired=False, confidence_level=confidence,
-                       n_resamples=resamples, method="percentile", random_state=0)
-    interval = result.confidence_interval
-    return float(interval.low), float(ratio(every)), float(interval.high)
+        return -math.inf, value, math.inf
+    result = bootstrap((np.arange(len(pairs)),), ratio, vectorized=False, confidence_level=confidence,
+                       n_resamples=resamples, method="percentile", rng=0)
+    return float(result.confidence_interval.low), value, float(result.confidence_interval.high)
 
 
 def interval_verdict(interval, goal, digits=3):

@@ -207,8 +207,8 @@ def summarize(times):
 
 
 def mean_step_interval(rounds, stats, kind, peer):
-    """(low, ratio, high): the mean step (:func:`summarize`) of ``kind`` over ``peer``'s with its 95%
-    interval, resampling rounds (:func:`_report.ratio_interval`; the event costs held fixed)."""
+    """(low, ratio, high): the ratio of ``kind``'s mean step (:func:`summarize`) to ``peer``'s, with its
+    95% interval, resampling rounds (:func:`_report.ratio_interval`; the event costs held fixed)."""
     return ratio_interval(rounds[kind], rounds[peer], stats[kind][1] / EVENTS_EVERY, stats[peer][1] / EVENTS_EVERY)
 
 
@@ -317,8 +317,9 @@ def plot(timing, path):
                 if kind == "tfprune lamp":
                     ax.annotate(r["model"], (at, y), fontsize=8, textcoords="offset points", xytext=(4, 4))
         ax.axhline(1.0, color="grey", lw=0.8)
-        ax.axhline(1.05, color="grey", lw=0.8, ls="--", label=f"goal {GOALS['ResNet-20']:.2f} "
-                   f"(digits CNN: {GOALS['digits CNN']:.2f})")
+        for goal, style in zip(sorted(set(GOALS.values())), ("--", "-.")):
+            ax.axhline(goal, color="grey", lw=0.8, ls=style, label="goal: " + ", ".join(
+                name for name, value in GOALS.items() if value == goal))
         ax.set_xscale("log")
         ax.set_xlabel("prunable weights")
         ax.set_title("jit_compile=True (XLA)" if jit else "graph mode")
@@ -399,19 +400,21 @@ def interval_text(interval):
 def control_line(timing):
     """The A/A check of the intervals: each dense copy's interval against dense, which should contain 1."""
     controls = [r for r in timing if r["kind"] == CONTROL]
+    if not controls:
+        raise ValueError(f"no {CONTROL!r} rows in the results: rerun the benchmark")
     missed = [r for r in controls if not r["vs_dense_interval"][0] <= 1.0 <= r["vs_dense_interval"][2]]
     rounds = sorted({r["rounds"] for r in timing})
     rounds = f"{rounds[0]}" if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
     return (f"- intervals: a percentile bootstrap over {rounds} rounds per model and mode (a round: one "
-            f"turn of every configuration), which assumes independent rounds. Check: *{CONTROL}*, a second copy "
+            f"turn of every configuration; the event costs held fixed), which assumes independent rounds. Check: *{CONTROL}*, a second copy "
             "of the dense model timed in the same rotation, runs the very same step as dense, and came out at "
             + ", ".join(f"{interval_text(r['vs_dense_interval'])} ({r['model']} {'XLA' if r['jit'] else 'graph'})"
                         for r in controls)
             + (": every interval contains 1" if not missed else
                f": **{len(missed)} of {len(controls)} intervals exclude 1** ("
                + ", ".join(f"{r['model']} {'XLA' if r['jit'] else 'graph'}" for r in missed)
-               + "): there the two copies differ by more than the interval allows, and so may the configurations; "
-               "read those verdicts with that margin"))
+               + "): there the two copies differ by more than the interval allows, and so may the configurations: "
+               "those intervals are too narrow"))
 
 
 def render(on_gpu=False):

@@ -12,8 +12,8 @@ in turn (interleaved, the order rotating from repeat to repeat); the ratio is th
 per-repeat ratios. "cold" adds building the scorer (clone, tracing) to one call. Goal: the default
 at most 1.5x on the digits CNN and on ResNet-20, judged on the 95% interval of the median
 per-repeat ratio (distribution-free, from order statistics): met when the whole interval is at or
-below 1.5. An A/A control (the reference traced
-twice, both timed in turn) checks the intervals: its interval should contain 1.
+below 1.5. An A/A control (the reference traced twice, both timed in turn) checks the intervals:
+its interval should contain 1.
 
     python benchmarks/bench_synflow_cost.py [--repeats 7] [--threads 1] [--no-write]
 """
@@ -73,7 +73,7 @@ def timed(function):
 
 def measure(label, model, repeats):
     passes = forward_backward(model)
-    control = forward_backward(model)  # the same passes traced again: an A/A control of the ratios' noise
+    control = forward_backward(model)  # the same passes traced again: the A/A check
     passes64 = forward_backward(model, "float64")
     cold = {"pass": timed(passes), "control": timed(control), "pass64": timed(passes64)}
     scorers = {}
@@ -114,7 +114,8 @@ def measure(label, model, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7, help="interleaved timing repeats (median)")
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="interleaved timing repeats (median; at least 6 for a 95%% interval)")
     parser.add_argument("--threads", type=int, default=1,
                         help="TensorFlow intra-/inter-op threads (0: TensorFlow's default); one keeps the "
                              "timings stable on a shared machine")
@@ -136,7 +137,7 @@ def main(argv=None):
         return f"{row[kind + '_ratio']:.2f}x / {row[kind + '_best']:.2f}x"
 
     def goal_line(row):
-        return f"{row['model']} {interval_verdict(row['auto_interval'], GOAL, digits=2)}"
+        return f"{row['model']} {interval_verdict(row['auto_interval'], GOAL)}"
 
     def control(row):
         low, median, high = row["control_interval"]
@@ -153,8 +154,8 @@ def main(argv=None):
         "default (plain graph, no XLA), against 100 plain float32 forward+backward passes of the same model "
         "(gradient of the summed output for a batch of one all-ones input w.r.t. the prunable weights, a traced "
         f"tf.function called 100 times). Warm: a reused `SynFlowScorer`; {args.repeats} interleaved repeats "
-        "(the order rotating), median time; ratios: the median of the per-repeat ratios / the ratio of the fastest times (the "
-        "least disturbed by other processes). Cold: one call that also builds the scorer (clone, "
+        "(the order rotating), median time; ratios: the median of the per-repeat ratios / the ratio of the "
+        "fastest times (the least disturbed by other processes). Cold: one call that also builds the scorer (clone, "
         "tracing). Default: `dtype=\"auto\"` (float32, the official code's precision, rerun in float64 when a "
         "float32 run leaves float32's range), with the precision it chose; float64: the `dtype=\"float64\"` "
         "option; \"masks differ\" counts the mask entries in which the two disagree, at 99% and 99.9%. "
