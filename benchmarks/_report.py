@@ -60,20 +60,30 @@ def ratio_interval(rounds, peer_rounds, offset=0.0, peer_offset=0.0, confidence=
     import numpy as np
     from scipy.stats import bootstrap
 
-    pairs = [(np.asarray(a, float), np.asarray(b, float)) for a, b in zip(rounds, peer_rounds) if len(a) and len(b)]
+    def median_plus(groups, plus):  # the median of every time in the rounds ``groups``, plus ``plus``
+        return np.median(np.concatenate([np.asarray(g, float) for g in groups] + [[]])) + plus
 
-    def ratio(indices):
-        mine = np.concatenate([pairs[int(i)][0] for i in indices])
-        theirs = np.concatenate([pairs[int(i)][1] for i in indices])
-        return (np.median(mine) + offset) / (np.median(theirs) + peer_offset)
+    def ratio(mine, theirs):
+        return median_plus(mine, offset) / median_plus(theirs, peer_offset)
 
-    value = float((np.median(np.concatenate([np.asarray(t, float) for t in rounds] + [[]])) + offset)
-                  / (np.median(np.concatenate([np.asarray(t, float) for t in peer_rounds] + [[]])) + peer_offset))
+    pairs = [(a, b) for a, b in zip(rounds, peer_rounds) if len(a) and len(b)]
+    value = float(ratio(rounds, peer_rounds))
     if len(pairs) < 2:  # nothing to resample
         return -math.inf, value, math.inf
-    result = bootstrap((np.arange(len(pairs)),), ratio, vectorized=False, confidence_level=confidence,
+
+    def resampled(indices):
+        chosen = [pairs[i] for i in indices]
+        return ratio([mine for mine, _ in chosen], [theirs for _, theirs in chosen])
+
+    result = bootstrap((np.arange(len(pairs)),), resampled, vectorized=False, confidence_level=confidence,
                        n_resamples=resamples, method="percentile", rng=0)
     return float(result.confidence_interval.low), value, float(result.confidence_interval.high)
+
+
+def interval_text(interval, digits=3):
+    """``1.020x (1.010-1.050)`` for the interval ``(low, value, high)``."""
+    low, value, high = interval
+    return f"{value:.{digits}f}x ({low:.{digits}f}-{high:.{digits}f})"
 
 
 def interval_verdict(interval, goal, digits=3):

@@ -52,7 +52,7 @@ import numpy as np
 
 from _models import resnet20
 from _timing import StepTimes
-from _report import interval_verdict, machine, ratio_interval, update_section
+from _report import interval_text, interval_verdict, machine, ratio_interval, update_section
 
 from tfprune.io import write_text
 
@@ -149,10 +149,10 @@ def variable_bytes(model):
 
 
 def step_times(name, jit, steps, repeats, kinds=TIMED):
-    """{kind: (steady step times, pruning step times)} in seconds, a pruning event every ``steps // 4``
-    steps; {kind: [the steady step times of each round]}; and the models. Each repeat trains
-    ``steps`` steps per configuration, the configurations taking turns every :func:`turn_length`
-    steps (one short ``fit`` each, the order rotating): a round is one turn of every configuration."""
+    """{kind: ([the steady step times of each round], pruning step times)} in seconds, a pruning event
+    every ``steps // 4`` steps; and the models. Each repeat trains ``steps`` steps per configuration,
+    the configurations taking turns every :func:`turn_length` steps (one short ``fit`` each, the order
+    rotating): a round is one turn of every configuration."""
     warmup = max(2, steps // 4)
     frequency = max(2, steps // 4)
     total = warmup + repeats * steps
@@ -165,7 +165,6 @@ def step_times(name, jit, steps, repeats, kinds=TIMED):
                   callbacks=make_callbacks(model))  # trace, compile, warm up
         models[kind] = (model, make_callbacks, pruning_events(model))
     times = {kind: ([], []) for kind in kinds}
-    rounds = {kind: [] for kind in kinds}
     done, turn, order = warmup, turn_length(steps), list(models.items())
     for _ in range(repeats):
         for start in range(0, steps, turn):
@@ -179,13 +178,12 @@ def step_times(name, jit, steps, repeats, kinds=TIMED):
                 trained = trained_steps(model)
                 if trained not in (None, done + count):
                     raise RuntimeError(f"{kind}: expected {done + count} steps trained, found {trained}")
-                steady = []
+                rounds, pruning = times[kind]
+                rounds.append([])
                 for step, seconds in enumerate(timer.times[1:], start=done + 2):  # the first step starts the fit
-                    times[kind][step in events].append(seconds)
-                    steady += [] if step in events else [seconds]
-                rounds[kind].append(steady)
+                    (pruning if step in events else rounds[-1]).append(seconds)
             done += count
-    return times, rounds, {kind: model for kind, (model, _, _) in models.items()}
+    return times, {kind: model for kind, (model, _, _) in models.items()}
 
 
 def turn_length(steps):
@@ -200,16 +198,16 @@ EVENTS_EVERY = 100  # TF-MOT's default pruning frequency
 
 def summarize(times):
     """(median steady step, median extra of a pruning step, mean step with one event per EVENTS_EVERY)."""
-    steady, pruning = times
-    base = statistics.median(steady)
+    rounds, pruning = times
+    base = statistics.median(seconds for steady in rounds for seconds in steady)
     extra = statistics.median(pruning) - base if pruning else 0.0
     return base, extra, base + extra / EVENTS_EVERY
 
 
-def mean_step_interval(rounds, stats, kind, peer):
+def mean_step_interval(times, stats, kind, peer):
     """(low, ratio, high): the ratio of ``kind``'s mean step (:func:`summarize`) to ``peer``'s, with its
     95% interval, resampling rounds (:func:`_report.ratio_interval`; the event costs held fixed)."""
-    return ratio_interval(rounds[kind], rounds[peer], stats[kind][1] / EVENTS_EVERY, stats[peer][1] / EVENTS_EVERY)
+    return ratio_interval(times[kind][0], times[peer][0], stats[kind][1] / EVENTS_EVERY, stats[peer][1] / EVENTS_EVERY)
 
 
 def gpu_peak_bytes(name, kind, steps):
@@ -252,18 +250,17 @@ def measure_model(name, steps_scale, repeats, memory_steps, on_gpu):
     steps = max(4, int(MODELS[name][1] * steps_scale))
     for jit in (False, True):
         start = time.perf_counter()
-        times, rounds, models = step_times(name, jit, steps, repeats)
+        times, models = step_times(name, jit, steps, repeats)
         stats = {kind: summarize(t) for kind, t in times.items()}
         weights = prunable_count(models["tf-mot"])
         for kind in TIMED:
             steady, extra, mean = stats[kind]
             timing.append({"model": name, "jit": jit, "kind": kind, "weights": weights, "steady_ms": steady * 1e3,
                            "event_ms": extra * 1e3, "ms": mean * 1e3,
-                           "steady_vs_dense": steady / stats["dense"][0], "vs_dense": mean / stats["dense"][2],
-                           "vs_tfmot": mean / stats["tf-mot"][2],
-                           "rounds": sum(1 for a, b in zip(rounds[kind], rounds["dense"]) if a and b),
-                           "vs_dense_interval": mean_step_interval(rounds, stats, kind, "dense"),
-                           "vs_tfmot_interval": mean_step_interval(rounds, stats, kind, "tf-mot")})
+                           "steady_vs_dense": steady / stats["dense"][0],
+                           "rounds": sum(1 for a, b in zip(times[kind][0], times["dense"][0]) if a and b),
+                           "vs_dense_interval": mean_step_interval(times, stats, kind, "dense"),
+                           "vs_tfmot_interval": mean_step_interval(times, stats, kind, "tf-mot")})
         print(f"{name} jit={jit}: " + ", ".join(f"{k} {v[0] * 1e3:.2f} ms + {v[1] * 1e3:.0f} ms per event"
                                                 for k, v in stats.items())
               + f" ({time.perf_counter() - start:.0f} s)", flush=True)
@@ -392,11 +389,6 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
     return lines
 
 
-def interval_text(interval):
-    low, ratio, high = interval
-    return f"{ratio:.3f}x ({low:.3f}-{high:.3f})"
-
-
 def control_line(timing):
     """The A/A check of the intervals: each dense copy's interval against dense, which should contain 1."""
     controls = [r for r in timing if r["kind"] == CONTROL]
@@ -406,8 +398,8 @@ def control_line(timing):
     rounds = sorted({r["rounds"] for r in timing})
     rounds = f"{rounds[0]}" if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
     return (f"- intervals: a percentile bootstrap over {rounds} rounds per model and mode (a round: one "
-            f"turn of every configuration; the event costs held fixed), which assumes independent rounds. Check: *{CONTROL}*, a second copy "
-            "of the dense model timed in the same rotation, runs the very same step as dense, and came out at "
+            f"turn of every configuration; the event costs held fixed), which assumes independent rounds. "
+            f"Check: *{CONTROL}*, a second copy of the dense model timed in the same rotation, runs the very same step as dense, and came out at "
             + ", ".join(f"{interval_text(r['vs_dense_interval'])} ({r['model']} {'XLA' if r['jit'] else 'graph'})"
                         for r in controls)
             + (": every interval contains 1" if not missed else

@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from _models import resnet20
-from _report import interval_verdict, machine, median_interval, update_section
+from _report import interval_text, interval_verdict, machine, median_interval, update_section
 
 from tfprune import layers
 from tfprune.backend import keras, tf
@@ -140,8 +140,8 @@ def main(argv=None):
         return f"{row['model']} {interval_verdict(row['auto_interval'], GOAL)}"
 
     def control(row):
-        low, median, high = row["control_interval"]
-        return f"{row['model']} {median:.2f}x ({low:.2f}-{high:.2f}{'' if low <= 1.0 <= high else ': excludes 1'})"
+        low, _, high = interval = row["control_interval"]
+        return f"{row['model']} {interval_text(interval, 2)}{'' if low <= 1.0 <= high else ': excludes 1'}"
 
     lines = [
         "## SynFlow cost",
