@@ -21,3 +21,20 @@ class StepTimes(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         float(logs["loss"])
         self.times.append(time.perf_counter() - self._start)
+
+
+def balanced_orders(items):
+    """Orders for interleaved runs of ``items`` that balance first-order carryover (Williams 1949): in
+    the whole cycle, every item runs in every position equally often, and every item directly follows
+    every other item equally often (len(items) orders for an even count, twice that for an odd one).
+    Use order ``r % len(orders)`` in round ``r``. A plain rotation gives the positions only: there an
+    item always follows the same one, so a carryover (a cache, a clock, memory left by the previous
+    run) lands on one item alone."""
+    items = list(items)
+    n = len(items)
+    # the first row of a Williams square: 0, 1, n-1, 2, n-2, ...; row r adds r to every entry (mod n)
+    first = [0] + [(j + 1) // 2 if j % 2 else n - j // 2 for j in range(1, n)]
+    rows = [[(f + r) % n for f in first] for r in range(n)]
+    if n % 2 and n > 1:
+        rows += [list(reversed(row)) for row in rows]
+    return [[items[i] for i in row] for row in rows]

@@ -10,7 +10,7 @@ same timing as TF-MOT's (90% target, a pruning event every quarter of a timed ep
 
 Step time: every configuration of a model is built and warmed up once (tracing, XLA
 compilation), then the configurations take turns, a few steps each (one short ``fit``; a tenth of
-a timed epoch, at least 4 steps; the order rotating), for ``--repeats`` epochs each. Each training
+a timed epoch, at least 4 steps; the order carryover-balanced), for ``--repeats`` epochs each. Each training
 step is timed on its own (from the batch's start, before the pruning callbacks' batch hooks, to its
 loss being ready; each ``fit``'s first step, which also starts the epoch, is left out), and the
 steps are split by the schedule into
@@ -31,10 +31,13 @@ peak (``tf.config.experimental.get_memory_info``) on a GPU.
     python benchmarks/bench_scale.py --quick                  # 3 repeats, half the steps
     python benchmarks/bench_scale.py                          # 5 repeats
     python benchmarks/bench_scale.py --quick --models ResNet-20   # one model; the others' results are kept
+    python benchmarks/bench_scale.py --repeats 24 --models ResNet-20 --modes graph --no-memory  # one mode, longer
     python benchmarks/bench_scale.py --render                 # rewrite the section from the stored results
 
-Each model's results are stored in benchmarks/results/scale_<model>.json as soon as it is measured,
-and the section is rendered from all stored models, so models can be measured in separate runs.
+Each model's results are stored as soon as they are measured, one file per mode and one for memory
+(benchmarks/results/scale_<model>_<graph|xla|memory>.json; a mode's file also holds every step time
+measured), and the section is rendered from all stored files, so models and modes can be measured
+in separate runs.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ import warnings
 import numpy as np
 
 from _models import resnet20
-from _timing import StepTimes
+from _timing import StepTimes, balanced_orders
 from _report import interval_text, interval_verdict, machine, ratio_interval, update_section
 
 from tfprune.io import write_text
@@ -64,7 +67,7 @@ from tfprune.schedules import Gradual
 SPARSITY = 0.9
 BATCH = 64
 KINDS = ["dense", "tf-mot", "tfprune uniform", "tfprune lamp"]
-#: a second dense model, timed in the same rotation: an A/A control. Its interval against dense checks the
+#: a second dense model, timed in the same rounds: an A/A control. Its interval against dense checks the
 #: intervals of this run: both run the very same step, so it should contain 1.
 CONTROL = "dense (A/A)"
 TIMED = KINDS + [CONTROL]
@@ -151,8 +154,8 @@ def variable_bytes(model):
 def step_times(name, jit, steps, repeats, kinds=TIMED):
     """{kind: ([the steady step times of each round], pruning step times)} in seconds, a pruning event
     every ``steps // 4`` steps; and the models. Each repeat trains ``steps`` steps per configuration,
-    the configurations taking turns every :func:`turn_length` steps (one short ``fit`` each, the order
-    rotating): a round is one turn of every configuration."""
+    the configurations taking turns every :func:`turn_length` steps (one short ``fit`` each, in
+    carryover-balanced orders, :func:`_timing.balanced_orders`): a round is one turn of every configuration."""
     warmup = max(2, steps // 4)
     frequency = max(2, steps // 4)
     total = warmup + repeats * steps
@@ -165,24 +168,22 @@ def step_times(name, jit, steps, repeats, kinds=TIMED):
                   callbacks=make_callbacks(model))  # trace, compile, warm up
         models[kind] = (model, make_callbacks, pruning_events(model))
     times = {kind: ([], []) for kind in kinds}
-    done, turn, order = warmup, turn_length(steps), list(models.items())
-    for _ in range(repeats):
-        for start in range(0, steps, turn):
-            count = min(turn, steps - start)
-            batches = slice(start * BATCH, (start + count) * BATCH)
-            order = order[1:] + order[:1]
-            for kind, (model, make_callbacks, events) in order:
-                timer = StepTimes()
-                model.fit(x[batches], y[batches], batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
-                          callbacks=[timer] + make_callbacks(model))
-                trained = trained_steps(model)
-                if trained not in (None, done + count):
-                    raise RuntimeError(f"{kind}: expected {done + count} steps trained, found {trained}")
-                rounds, pruning = times[kind]
-                rounds.append([])
-                for step, seconds in enumerate(timer.times[1:], start=done + 2):  # the first step starts the fit
-                    (pruning if step in events else rounds[-1]).append(seconds)
-            done += count
+    done, turn, orders = warmup, turn_length(steps), balanced_orders(models.items())
+    turns = [(start, min(turn, steps - start)) for start in range(0, steps, turn)] * repeats
+    for round_index, (start, count) in enumerate(turns):
+        batches = slice(start * BATCH, (start + count) * BATCH)
+        for kind, (model, make_callbacks, events) in orders[round_index % len(orders)]:
+            timer = StepTimes()
+            model.fit(x[batches], y[batches], batch_size=BATCH, epochs=1, verbose=0, shuffle=False,
+                      callbacks=[timer] + make_callbacks(model))
+            trained = trained_steps(model)
+            if trained not in (None, done + count):
+                raise RuntimeError(f"{kind}: expected {done + count} steps trained, found {trained}")
+            rounds, pruning = times[kind]
+            rounds.append([])
+            for step, seconds in enumerate(timer.times[1:], start=done + 2):  # the first step starts the fit
+                (pruning if step in events else rounds[-1]).append(seconds)
+        done += count
     return times, {kind: model for kind, (model, _, _) in models.items()}
 
 
@@ -244,56 +245,80 @@ def child(name, kind, steps):
     print(json.dumps({"rss_peak": (_status_kib("VmHWM") - before) * 1024}))
 
 
-def measure_model(name, steps_scale, repeats, memory_steps, on_gpu):
-    """Rows of the step-time table and of the memory table for one model."""
-    timing, memory = [], []
+MODES = {"graph": False, "xla": True}  # --modes name -> jit_compile
+
+
+def measure_mode(name, jit, steps_scale, repeats):
+    """Rows of the step-time table for one model in one mode (graph or XLA), and every step time
+    measured ({configuration: {"steady_ms": [[each round's steady steps]], "event_ms": [pruning steps]}},
+    for analyses other than this report's)."""
     steps = max(4, int(MODELS[name][1] * steps_scale))
-    for jit in (False, True):
-        start = time.perf_counter()
-        times, models = step_times(name, jit, steps, repeats)
-        stats = {kind: summarize(t) for kind, t in times.items()}
-        weights = prunable_count(models["tf-mot"])
-        for kind in TIMED:
-            steady, extra, mean = stats[kind]
-            timing.append({"model": name, "jit": jit, "kind": kind, "weights": weights, "steady_ms": steady * 1e3,
-                           "event_ms": extra * 1e3, "ms": mean * 1e3,
-                           "steady_vs_dense": steady / stats["dense"][0],
-                           "rounds": sum(1 for a, b in zip(times[kind][0], times["dense"][0]) if a and b),
-                           "vs_dense_interval": mean_step_interval(times, stats, kind, "dense"),
-                           "vs_tfmot_interval": mean_step_interval(times, stats, kind, "tf-mot")})
-        print(f"{name} jit={jit}: " + ", ".join(f"{k} {v[0] * 1e3:.2f} ms + {v[1] * 1e3:.0f} ms per event"
-                                                for k, v in stats.items())
-              + f" ({time.perf_counter() - start:.0f} s)", flush=True)
+    start = time.perf_counter()
+    times, models = step_times(name, jit, steps, repeats)
+    stats = {kind: summarize(t) for kind, t in times.items()}
+    weights = prunable_count(models["tf-mot"])
+    rows = []
+    for kind in TIMED:
+        steady, extra, mean = stats[kind]
+        rows.append({"model": name, "jit": jit, "kind": kind, "weights": weights, "steady_ms": steady * 1e3,
+                     "event_ms": extra * 1e3, "ms": mean * 1e3, "steady_vs_dense": steady / stats["dense"][0],
+                     "rounds": sum(1 for a, b in zip(times[kind][0], times["dense"][0]) if a and b),
+                     "vs_dense_interval": mean_step_interval(times, stats, kind, "dense"),
+                     "vs_tfmot_interval": mean_step_interval(times, stats, kind, "tf-mot")})
+    print(f"{name} jit={jit}: " + ", ".join(f"{k} {v[0] * 1e3:.2f} ms + {v[1] * 1e3:.0f} ms per event"
+                                            for k, v in stats.items())
+          + f" ({time.perf_counter() - start:.0f} s)", flush=True)
+    ms = lambda values: [round(v * 1e3, 4) for v in values]  # noqa: E731
+    raw = {kind: {"steady_ms": [ms(r) for r in rounds], "event_ms": ms(pruning)} for kind, (rounds, pruning) in times.items()}
+    return rows, raw
+
+
+def measure_memory(name, memory_steps, on_gpu):
+    """Rows of the memory table for one model: the exact extra bytes of its variables, and (when
+    ``memory_steps``) the peak memory of a short training run of each configuration."""
+    steps = max(4, MODELS[name][1])
+    models = {kind: build(name, kind, steps, max(1, steps // 4))[0] for kind in KINDS}
+    weights = prunable_count(models["tf-mot"])
     dense_bytes = variable_bytes(models["dense"])
     peaks = {}
-    for kind in KINDS:
-        if memory_steps:
-            peaks[kind] = gpu_peak_bytes(name, kind, memory_steps) if on_gpu else rss_peak_bytes(name, kind, memory_steps)
-        memory.append({"model": name, "kind": kind, "weights": weights,
-                       "extra_per_weight": (variable_bytes(models[kind]) - dense_bytes) / weights,
-                       "peak": peaks.get(kind), "peak_vs_dense": (peaks[kind] - peaks["dense"]) if peaks else None})
-    return timing, memory
+    for kind in KINDS if memory_steps else ():
+        peaks[kind] = gpu_peak_bytes(name, kind, memory_steps) if on_gpu else rss_peak_bytes(name, kind, memory_steps)
+    return [{"model": name, "kind": kind, "weights": weights,
+             "extra_per_weight": (variable_bytes(models[kind]) - dense_bytes) / weights,
+             "peak": peaks.get(kind), "peak_vs_dense": (peaks[kind] - peaks["dense"]) if peaks else None}
+            for kind in KINDS]
 
 
 def measure(names, steps_scale, repeats, memory_steps, on_gpu):
-    """Rows of the step-time table and of the memory table for ``names``."""
+    """Rows of the step-time table (both modes) and of the memory table for ``names``."""
     timing, memory = [], []
     for name in names:
-        t, m = measure_model(name, steps_scale, repeats, memory_steps, on_gpu)
-        timing += t
-        memory += m
+        for jit in MODES.values():
+            timing += measure_mode(name, jit, steps_scale, repeats)[0]
+        memory += measure_memory(name, memory_steps, on_gpu)
     return timing, memory
 
 
+def result_path(name, part):
+    """benchmarks/results/scale_<model>_<part>.json; ``part``: a mode (graph, xla) or "memory"."""
+    return os.path.join(RESULTS, f"scale_{name.replace(' ', '_')}_{part}.json")
+
+
 def stored_results():
-    """The results of every model measured so far (one file each in benchmarks/results/), in MODELS order."""
-    found = []
+    """Every stored result (one file per model and mode, one per model for memory), in MODELS order:
+    ({model: [timing results]}, {model: memory result})."""
+    timing, memory = {}, {}
     for name in MODELS:
-        path = os.path.join(RESULTS, f"scale_{name.replace(' ', '_')}.json")
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                found.append(json.load(f))
-    return found
+        for part in [*MODES, "memory"]:
+            path = result_path(name, part)
+            if os.path.exists(path):
+                with open(path, encoding="utf-8") as f:
+                    result = json.load(f)
+                if part == "memory":
+                    memory[name] = result
+                else:
+                    timing.setdefault(name, []).append(result)
+    return timing, memory
 
 
 def plot(timing, path):
@@ -331,7 +356,7 @@ def plot(timing, path):
 def by_model_and_mode(timing):
     """(model, "graph" or "XLA", {configuration: row}) for each model and mode of ``timing``."""
     for name in dict.fromkeys(r["model"] for r in timing):
-        for jit in (False, True):
+        for jit in dict.fromkeys(r["jit"] for r in timing if r["model"] == name):
             yield name, "XLA" if jit else "graph", {r["kind"]: r for r in timing if r["model"] == name and r["jit"] == jit}
 
 
@@ -343,6 +368,8 @@ def goal_lines(timing, memory):
             f"{r['kind'].split()[1]} {interval_verdict(r['vs_dense_interval'], GOALS[name])}" for r in pruned)
             + ". tfprune <= TF-MOT: " + "; ".join(
             f"{r['kind'].split()[1]} {interval_verdict(r['vs_tfmot_interval'], 1.0)}" for r in pruned))
+    if not memory:
+        return lines
     worst = max(r["extra_per_weight"] for r in memory if r["kind"].startswith("tfprune"))
     met = "met" if worst <= MEMORY_GOAL else "**not met**"
     lines.append(f"- extra memory <= {MEMORY_GOAL} B per prunable weight: {met} (tfprune worst {worst:.2f} B; "
@@ -399,7 +426,7 @@ def control_line(timing):
     rounds = f"{rounds[0]}" if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
     return (f"- intervals: a percentile bootstrap over {rounds} rounds per model and mode (a round: one "
             f"turn of every configuration; the event costs held fixed), which assumes independent rounds. "
-            f"Check: *{CONTROL}*, a second copy of the dense model timed in the same rotation, runs the very same step as dense, and came out at "
+            f"Check: *{CONTROL}*, a second copy of the dense model timed in the same rounds, runs the very same step as dense, and came out at "
             + ", ".join(f"{interval_text(r['vs_dense_interval'])} ({r['model']} {'XLA' if r['jit'] else 'graph'})"
                         for r in controls)
             + (": every interval contains 1" if not missed else
@@ -409,28 +436,38 @@ def control_line(timing):
                "those intervals are too narrow"))
 
 
+def run_line(result):
+    """How one stored result was measured: its command, minutes and load."""
+    load = f", load average {result['load'][0]} / {result['load'][1]} at start / end" if "load" in result else ""
+    return f"`{result['command']}` ({result['minutes']:.1f} min{load})"
+
+
 def render(on_gpu=False):
-    """docs/benchmarks.md's section and the plot, from every model's stored results."""
-    results = stored_results()
-    if not results:
+    """docs/benchmarks.md's section and the plot, from every stored result."""
+    timed, memory = stored_results()
+    if not timed:
         raise SystemExit(f"no stored results in {RESULTS}: run the benchmark first")
+    results = [r for name in timed for r in timed[name]]
     timing = [row for r in results for row in r["timing"]]
-    memory = [row for r in results for row in r["memory"]]
-    commands = "; ".join(f"`{r['command']}` ({r['minutes']:.1f} min" + (f", load average {r['load'][0]} / "
-                         f"{r['load'][1]} at start / end" if "load" in r else "") + ")" for r in results)
+    runs = {name: timed.get(name, []) + ([memory[name]] if name in memory else []) for name in MODELS}
+    commands = "; ".join(f"{name}: " + ", ".join(dict.fromkeys(run_line(r) for r in found))
+                         for name, found in runs.items() if found)
     devices = sorted({r["device"] for r in results})
-    busy = [r["model"] for r in results if "load" not in r or max(r["load"]) > (os.cpu_count() or 1)]
+    busy = sorted({r["model"] for r in results if "load" not in r or max(r["load"]) > (os.cpu_count() or 1)})
     quiet = "" if on_gpu else ("; idle: load average at or below the core count" if not busy else "")
-    lines = report(timing, memory, commands, ", ".join(devices) + quiet, on_gpu)
+    lines = report(timing, [row for r in memory.values() for row in r["memory"]], commands,
+                   ", ".join(devices) + quiet, on_gpu)
     if busy and not on_gpu:
         lines += [f"- caution ({', '.join(busy)}): measured while other work loaded the machine beyond its cores "
                   "(or with no load recorded); step times then vary by more than the goals' 5-10% "
                   "margins, so these verdicts are not conclusive: rerun on an idle machine"]
     lines += [control_line(timing)]
-    missing = [name for name in MODELS if name not in {r["model"] for r in results}]
+    missing = [f"{name} {mode}" for name in MODELS for mode in MODES
+               if not any(r["mode"] == mode for r in timed.get(name, []))]
+    missing += [f"{name} memory" for name in MODELS if name not in memory]
     if missing:
-        lines += [f"- not measured: {', '.join(missing)} (`python benchmarks/bench_scale.py --quick --models "
-                  f"'{','.join(missing)}'` adds {'it' if len(missing) == 1 else 'them'})"]
+        lines += [f"- not measured: {', '.join(missing)} (`python benchmarks/bench_scale.py --quick --models ... "
+                  "--modes ...` adds a model's mode)"]
     print("\n".join(lines))
     plot(timing, PLOT)
     update_section("scale", "\n".join(lines + ["", "![step-time overhead vs model size](benchmarks_scale.png)"]))
@@ -441,7 +478,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="3 repeats, half the steps, 6 memory steps")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of: " + ", ".join(MODELS))
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help="comma-separated subset of: " + ", ".join(MODES) + "; or none (memory only). The "
+                        "other modes' stored results are kept")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the memory measurement (the stored memory results are kept)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
     parser.add_argument("--render", action="store_true",
                         help="measure nothing: rewrite the section and the plot from the stored results")
@@ -457,22 +498,40 @@ def main():
     unknown = [n for n in names if n not in MODELS]
     if unknown:
         parser.error(f"--models {args.models!r}: unknown {unknown}; choose from {list(MODELS)}")
+    modes = [] if args.modes.strip() == "none" else [m.strip() for m in args.modes.split(",")]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not (modes or not args.no_memory):
+        parser.error(f"--modes {args.modes!r}: unknown {unknown}; choose from {list(MODES)}")
+    if args.repeats < 1:
+        parser.error(f"--repeats {args.repeats}: must be at least 1")
     repeats, scale, memory_steps = (3, 0.5, 6) if args.quick else (args.repeats, 1.0, 12)
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
+    device = (tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+              .get("device_name", "GPU") if on_gpu else machine())
     command = "python benchmarks/bench_scale.py" + (" --quick" if args.quick else f" --repeats {args.repeats}")
     for name in names:
-        start, load = time.perf_counter(), os.getloadavg()[0]
-        timing, memory = measure_model(name, scale, repeats, 0 if args.no_memory else memory_steps, on_gpu)
-        device = (tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
-                  .get("device_name", "GPU") if on_gpu else machine())
-        result = {"model": name, "command": f"{command} --models '{name}'", "device": device,
-                  "minutes": (time.perf_counter() - start) / 60,
-                  "load": [round(load, 1), round(os.getloadavg()[0], 1)], "timing": timing, "memory": memory}
+        parts = []
+        for mode in modes:
+            start, load = time.perf_counter(), os.getloadavg()[0]
+            timing, raw = measure_mode(name, MODES[mode], scale, repeats)
+            parts.append((mode, {"model": name, "mode": mode, "command": f"{command} --models '{name}' --modes {mode}",
+                                 "device": device, "minutes": (time.perf_counter() - start) / 60,
+                                 "load": [round(load, 1), round(os.getloadavg()[0], 1)], "timing": timing,
+                                 "steps": raw}))
+        if not args.no_memory:
+            start = time.perf_counter()
+            memory = measure_memory(name, memory_steps, on_gpu)
+            parts.append(("memory", {"model": name, "command": f"{command} --models '{name}' --modes none",
+                                     "device": device, "minutes": (time.perf_counter() - start) / 60,
+                                     "memory": memory}))
         if args.no_write:
-            print("\n".join(report(timing, memory, f"`{result['command']}`", device, on_gpu)))
+            timing = [row for part, r in parts if part != "memory" for row in r["timing"]]
+            memory = next((r["memory"] for part, r in parts if part == "memory"), [])
+            print("\n".join(report(timing, memory, f"`{command} --models '{name}'`", device, on_gpu)))
             continue
         os.makedirs(RESULTS, exist_ok=True)
-        write_text(os.path.join(RESULTS, f"scale_{name.replace(' ', '_')}.json"), json.dumps(result, indent=1))
+        for part, result in parts:
+            write_text(result_path(name, part), json.dumps(result, indent=1))
         render(on_gpu)
 
 

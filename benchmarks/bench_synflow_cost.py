@@ -8,7 +8,8 @@ a reused :class:`tfprune.scoring.SynFlowScorer` (already traced: "warm"), 100 it
 sparsity, in the CPU default (plain graph, no XLA), with the default ``dtype="auto"`` (float32
 unless float32 leaves its range, then float64; the precision it chose is reported) and with
 ``dtype="float64"`` (masks compared with the default's at 99% and 99.9%). Every repeat times each
-in turn (interleaved, the order rotating from repeat to repeat); the ratio is the median of the
+in turn (interleaved, in carryover-balanced orders: every run in every position, and after every
+other run, equally often over the cycle of orders); the ratio is the median of the
 per-repeat ratios. "cold" adds building the scorer (clone, tracing) to one call. Goal: the default
 at most 1.5x on the digits CNN and on ResNet-20, judged on the 95% interval of the median
 per-repeat ratio (distribution-free, from order statistics): met when the whole interval is at or
@@ -27,6 +28,7 @@ import time
 import numpy as np
 
 from _models import resnet20
+from _timing import balanced_orders
 from _report import interval_text, interval_verdict, machine, median_interval, update_section
 
 from tfprune import layers
@@ -86,10 +88,9 @@ def measure(label, model, repeats):
     warm = {kind: [] for kind in cold}
     runs = {"pass": passes, "control": control, "pass64": passes64}
     runs.update({dtype: (lambda scorer=scorer: scorer(SPARSITY, ITERATIONS)) for dtype, scorer in scorers.items()})
-    order = list(runs)
-    for _ in range(repeats):
-        order = order[1:] + order[:1]  # rotating, so that no configuration always runs first
-        for kind in order:
+    orders = balanced_orders(runs)  # no configuration always runs first, or always after the same one
+    for repeat in range(repeats):
+        for kind in orders[repeat % len(orders)]:
             warm[kind].append(timed(runs[kind]))
     row = {"model": label}
     chosen = []
@@ -154,14 +155,14 @@ def main(argv=None):
         "default (plain graph, no XLA), against 100 plain float32 forward+backward passes of the same model "
         "(gradient of the summed output for a batch of one all-ones input w.r.t. the prunable weights, a traced "
         f"tf.function called 100 times). Warm: a reused `SynFlowScorer`; {args.repeats} interleaved repeats "
-        "(the order rotating), median time; ratios: the median of the per-repeat ratios / the ratio of the "
+        "(carryover-balanced orders), median time; ratios: the median of the per-repeat ratios / the ratio of the "
         "fastest times (the least disturbed by other processes). Cold: one call that also builds the scorer (clone, "
         "tracing). Default: `dtype=\"auto\"` (float32, the official code's precision, rerun in float64 when a "
         "float32 run leaves float32's range), with the precision it chose; float64: the `dtype=\"float64\"` "
         "option; \"masks differ\" counts the mask entries in which the two disagree, at 99% and 99.9%. "
         "\"float64 passes\": the same 100 passes on a float64 copy of the model, i.e. SynFlow's arithmetic "
         "without its masks and threshold selection: the floor of the float64 option. \"A/A\": the same 100 "
-        "float32 passes traced a second time and timed in the same rotation: the same work, so the 95% "
+        "float32 passes traced a second time and timed in the same repeats: the same work, so the 95% "
         "interval of its ratio to the first should contain 1.",
         "",
         "| model | weights | 100 passes warm (s) | SynFlow default warm (s) | ratio | chose (99% / 99.9%) "
