@@ -24,12 +24,13 @@ class StepTimes(keras.callbacks.Callback):
 
 
 def balanced_orders(items):
-    """Orders for interleaved runs of ``items`` that balance first-order carryover (Williams 1949): in
-    the whole cycle, every item runs in every position equally often, and every item directly follows
-    every other item equally often (len(items) orders for an even count, twice that for an odd one).
-    Use order ``r % len(orders)`` in round ``r``. A plain rotation gives the positions only: there an
-    item always follows the same one, so a carryover (a cache, a clock, memory left by the previous
-    run) lands on one item alone."""
+    """Orders for interleaved runs of ``items`` that balance first-order carryover (Williams 1949): over
+    a whole cycle of orders, every item runs in every position equally often, and, within the orders,
+    every item directly follows every other item equally often (len(items) orders for an even count,
+    twice that for an odd one). Use order ``r % len(orders)`` in round ``r``; the balance is exact over
+    whole cycles (a number of rounds that is a multiple of the cycle), and the step from one order to the
+    next is not balanced. A plain rotation gives the positions only: there an item always follows the
+    same one, so a carryover (a cache, a clock, memory left by the previous run) lands on one item alone."""
     items = list(items)
     n = len(items)
     # the first row of a Williams square: 0, 1, n-1, 2, n-2, ...; row r adds r to every entry (mod n)

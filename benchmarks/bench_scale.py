@@ -268,9 +268,13 @@ def measure_mode(name, jit, steps_scale, repeats):
     print(f"{name} jit={jit}: " + ", ".join(f"{k} {v[0] * 1e3:.2f} ms + {v[1] * 1e3:.0f} ms per event"
                                             for k, v in stats.items())
           + f" ({time.perf_counter() - start:.0f} s)", flush=True)
-    ms = lambda values: [round(v * 1e3, 4) for v in values]  # noqa: E731
-    raw = {kind: {"steady_ms": [ms(r) for r in rounds], "event_ms": ms(pruning)} for kind, (rounds, pruning) in times.items()}
-    return rows, raw
+    return rows, {kind: {"steady_ms": [milliseconds(r) for r in rounds], "event_ms": milliseconds(pruning)}
+                  for kind, (rounds, pruning) in times.items()}
+
+
+def milliseconds(seconds):
+    """Step times in seconds as milliseconds, to 0.1 microseconds (the stored step times)."""
+    return [round(value * 1e3, 4) for value in seconds]
 
 
 def measure_memory(name, memory_steps, on_gpu):
@@ -279,24 +283,44 @@ def measure_memory(name, memory_steps, on_gpu):
     steps = max(4, MODELS[name][1])
     models = {kind: build(name, kind, steps, max(1, steps // 4))[0] for kind in KINDS}
     weights = prunable_count(models["tf-mot"])
-    dense_bytes = variable_bytes(models["dense"])
+    extra = {kind: (variable_bytes(model) - variable_bytes(models["dense"])) / weights for kind, model in models.items()}
+    del models  # not in the device's peaks below
     peaks = {}
-    for kind in KINDS if memory_steps else ():
-        peaks[kind] = gpu_peak_bytes(name, kind, memory_steps) if on_gpu else rss_peak_bytes(name, kind, memory_steps)
-    return [{"model": name, "kind": kind, "weights": weights,
-             "extra_per_weight": (variable_bytes(models[kind]) - dense_bytes) / weights,
+    if memory_steps:
+        for kind in KINDS:
+            peaks[kind] = gpu_peak_bytes(name, kind, memory_steps) if on_gpu else rss_peak_bytes(name, kind, memory_steps)
+    return [{"model": name, "kind": kind, "weights": weights, "extra_per_weight": extra[kind],
              "peak": peaks.get(kind), "peak_vs_dense": (peaks[kind] - peaks["dense"]) if peaks else None}
             for kind in KINDS]
+
+
+def measured_parts(name, modes, steps_scale, repeats, memory_steps, on_gpu):
+    """Measure one model: yields (part, result) for each of ``modes`` ("graph", "xla"), then "memory"
+    (when ``memory_steps`` is not None), each as soon as it is measured. A mode's result holds its
+    rows and every step time measured ("steps"); every result, its minutes and the load average."""
+    for part in [*modes, *(["memory"] if memory_steps is not None else [])]:
+        start, load = time.perf_counter(), os.getloadavg()[0]
+        if part == "memory":
+            result = {"memory": measure_memory(name, memory_steps, on_gpu)}
+        else:
+            timing, steps = measure_mode(name, MODES[part], steps_scale, repeats)
+            result = {"mode": part, "timing": timing, "steps": steps}
+        yield part, {"model": name, **result, "minutes": (time.perf_counter() - start) / 60,
+                     "load": [round(load, 1), round(os.getloadavg()[0], 1)]}
 
 
 def measure(names, steps_scale, repeats, memory_steps, on_gpu):
     """Rows of the step-time table (both modes) and of the memory table for ``names``."""
     timing, memory = [], []
     for name in names:
-        for jit in MODES.values():
-            timing += measure_mode(name, jit, steps_scale, repeats)[0]
-        memory += measure_memory(name, memory_steps, on_gpu)
+        for part, result in measured_parts(name, list(MODES), steps_scale, repeats, memory_steps, on_gpu):
+            timing += result.get("timing", [])
+            memory += result.get("memory", [])
     return timing, memory
+
+
+def mode_label(jit):
+    return "XLA" if jit else "graph"
 
 
 def result_path(name, part):
@@ -304,21 +328,29 @@ def result_path(name, part):
     return os.path.join(RESULTS, f"scale_{name.replace(' ', '_')}_{part}.json")
 
 
+def store(name, part, result):
+    """Write one result as indented JSON, its step times ("steps") one configuration to a line."""
+    def text(key, value):
+        if key == "steps":
+            return "{\n" + ",\n".join(f"  {json.dumps(kind)}: {json.dumps(times, separators=(',', ':'))}"
+                                       for kind, times in value.items()) + "\n }"
+        return json.dumps(value, indent=1).replace("\n", "\n ")
+
+    os.makedirs(RESULTS, exist_ok=True)
+    write_text(result_path(name, part),
+               "{\n" + ",\n".join(f" {json.dumps(key)}: {text(key, value)}" for key, value in result.items()) + "\n}\n")
+
+
 def stored_results():
-    """Every stored result (one file per model and mode, one per model for memory), in MODELS order:
-    ({model: [timing results]}, {model: memory result})."""
-    timing, memory = {}, {}
+    """Every stored result, in MODELS order, a model's modes before its memory (one file per model
+    and mode, one per model for memory)."""
+    found = []
     for name in MODELS:
         for part in [*MODES, "memory"]:
-            path = result_path(name, part)
-            if os.path.exists(path):
-                with open(path, encoding="utf-8") as f:
-                    result = json.load(f)
-                if part == "memory":
-                    memory[name] = result
-                else:
-                    timing.setdefault(name, []).append(result)
-    return timing, memory
+            if os.path.exists(result_path(name, part)):
+                with open(result_path(name, part), encoding="utf-8") as f:
+                    found.append(json.load(f))
+    return found
 
 
 def plot(timing, path):
@@ -357,7 +389,7 @@ def by_model_and_mode(timing):
     """(model, "graph" or "XLA", {configuration: row}) for each model and mode of ``timing``."""
     for name in dict.fromkeys(r["model"] for r in timing):
         for jit in dict.fromkeys(r["jit"] for r in timing if r["model"] == name):
-            yield name, "XLA" if jit else "graph", {r["kind"]: r for r in timing if r["model"] == name and r["jit"] == jit}
+            yield name, mode_label(jit), {r["kind"]: r for r in timing if r["model"] == name and r["jit"] == jit}
 
 
 def goal_lines(timing, memory):
@@ -427,11 +459,11 @@ def control_line(timing):
     return (f"- intervals: a percentile bootstrap over {rounds} rounds per model and mode (a round: one "
             f"turn of every configuration; the event costs held fixed), which assumes independent rounds. "
             f"Check: *{CONTROL}*, a second copy of the dense model timed in the same rounds, runs the very same step as dense, and came out at "
-            + ", ".join(f"{interval_text(r['vs_dense_interval'])} ({r['model']} {'XLA' if r['jit'] else 'graph'})"
+            + ", ".join(f"{interval_text(r['vs_dense_interval'])} ({r['model']} {mode_label(r['jit'])})"
                         for r in controls)
             + (": every interval contains 1" if not missed else
                f": **{len(missed)} of {len(controls)} intervals exclude 1** ("
-               + ", ".join(f"{r['model']} {'XLA' if r['jit'] else 'graph'}" for r in missed)
+               + ", ".join(f"{r['model']} {mode_label(r['jit'])}" for r in missed)
                + "): there the two copies differ by more than the interval allows, and so may the configurations: "
                "those intervals are too narrow"))
 
@@ -442,32 +474,38 @@ def run_line(result):
     return f"`{result['command']}` ({result['minutes']:.1f} min{load})"
 
 
+def command_for(name, part, repeats=None, quick=False):
+    """The command that measures one part ("graph", "xla" or "memory") of one model, and nothing else."""
+    size = " --quick" if quick else (f" --repeats {repeats}" if repeats and part != "memory" else "")
+    modes = " --modes none" if part == "memory" else f" --modes {part} --no-memory"
+    return f"python benchmarks/bench_scale.py{size} --models '{name}'{modes}"
+
+
 def render(on_gpu=False):
     """docs/benchmarks.md's section and the plot, from every stored result."""
-    timed, memory = stored_results()
-    if not timed:
+    results = stored_results()
+    if not results:
         raise SystemExit(f"no stored results in {RESULTS}: run the benchmark first")
-    results = [r for name in timed for r in timed[name]]
-    timing = [row for r in results for row in r["timing"]]
-    runs = {name: timed.get(name, []) + ([memory[name]] if name in memory else []) for name in MODELS}
+    timing = [row for r in results for row in r.get("timing", [])]
+    memory = [row for r in results for row in r.get("memory", [])]
+    measured = {name: [r for r in results if r["model"] == name] for name in MODELS}
     commands = "; ".join(f"{name}: " + ", ".join(dict.fromkeys(run_line(r) for r in found))
-                         for name, found in runs.items() if found)
+                         for name, found in measured.items() if found)
     devices = sorted({r["device"] for r in results})
     busy = sorted({r["model"] for r in results if "load" not in r or max(r["load"]) > (os.cpu_count() or 1)})
     quiet = "" if on_gpu else ("; idle: load average at or below the core count" if not busy else "")
-    lines = report(timing, [row for r in memory.values() for row in r["memory"]], commands,
-                   ", ".join(devices) + quiet, on_gpu)
+    lines = report(timing, memory, commands, ", ".join(devices) + quiet, on_gpu)
     if busy and not on_gpu:
         lines += [f"- caution ({', '.join(busy)}): measured while other work loaded the machine beyond its cores "
                   "(or with no load recorded); step times then vary by more than the goals' 5-10% "
                   "margins, so these verdicts are not conclusive: rerun on an idle machine"]
-    lines += [control_line(timing)]
-    missing = [f"{name} {mode}" for name in MODELS for mode in MODES
-               if not any(r["mode"] == mode for r in timed.get(name, []))]
-    missing += [f"{name} memory" for name in MODELS if name not in memory]
+    if timing:
+        lines += [control_line(timing)]
+    missing = [(name, part) for name in MODELS for part in [*MODES, "memory"]
+               if not any(r.get("mode", "memory") == part for r in measured[name])]
     if missing:
-        lines += [f"- not measured: {', '.join(missing)} (`python benchmarks/bench_scale.py --quick --models ... "
-                  "--modes ...` adds a model's mode)"]
+        lines += ["- not measured: " + "; ".join(f"{name} {part} (`{command_for(name, part, quick=True)}`)"
+                                                 for name, part in missing)]
     print("\n".join(lines))
     plot(timing, PLOT)
     update_section("scale", "\n".join(lines + ["", "![step-time overhead vs model size](benchmarks_scale.png)"]))
@@ -494,45 +532,36 @@ def main():
     if args.render:
         render()
         return
-    names = [n.strip() for n in args.models.split(",")]
+    names = list(dict.fromkeys(n.strip() for n in args.models.split(",")))
     unknown = [n for n in names if n not in MODELS]
     if unknown:
         parser.error(f"--models {args.models!r}: unknown {unknown}; choose from {list(MODELS)}")
-    modes = [] if args.modes.strip() == "none" else [m.strip() for m in args.modes.split(",")]
+    modes = [] if args.modes.strip() == "none" else list(dict.fromkeys(m.strip() for m in args.modes.split(",")))
     unknown = [m for m in modes if m not in MODES]
-    if unknown or not (modes or not args.no_memory):
-        parser.error(f"--modes {args.modes!r}: unknown {unknown}; choose from {list(MODES)}")
+    if unknown:
+        parser.error(f"--modes {args.modes!r}: unknown {unknown}; choose from {list(MODES)}, or none")
+    if not modes and args.no_memory:
+        parser.error("--modes none with --no-memory: nothing to measure")
     if args.repeats < 1:
         parser.error(f"--repeats {args.repeats}: must be at least 1")
     repeats, scale, memory_steps = (3, 0.5, 6) if args.quick else (args.repeats, 1.0, 12)
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
     device = (tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
               .get("device_name", "GPU") if on_gpu else machine())
-    command = "python benchmarks/bench_scale.py" + (" --quick" if args.quick else f" --repeats {args.repeats}")
     for name in names:
-        parts = []
-        for mode in modes:
-            start, load = time.perf_counter(), os.getloadavg()[0]
-            timing, raw = measure_mode(name, MODES[mode], scale, repeats)
-            parts.append((mode, {"model": name, "mode": mode, "command": f"{command} --models '{name}' --modes {mode}",
-                                 "device": device, "minutes": (time.perf_counter() - start) / 60,
-                                 "load": [round(load, 1), round(os.getloadavg()[0], 1)], "timing": timing,
-                                 "steps": raw}))
-        if not args.no_memory:
-            start = time.perf_counter()
-            memory = measure_memory(name, memory_steps, on_gpu)
-            parts.append(("memory", {"model": name, "command": f"{command} --models '{name}' --modes none",
-                                     "device": device, "minutes": (time.perf_counter() - start) / 60,
-                                     "memory": memory}))
+        results = []
+        for part, result in measured_parts(name, modes, scale, repeats, None if args.no_memory else memory_steps,
+                                           on_gpu):
+            result = {"command": command_for(name, part, args.repeats, args.quick), "device": device, **result}
+            if not args.no_write:
+                store(name, part, result)  # now: a later part may fail
+            results.append(result)
         if args.no_write:
-            timing = [row for part, r in parts if part != "memory" for row in r["timing"]]
-            memory = next((r["memory"] for part, r in parts if part == "memory"), [])
-            print("\n".join(report(timing, memory, f"`{command} --models '{name}'`", device, on_gpu)))
-            continue
-        os.makedirs(RESULTS, exist_ok=True)
-        for part, result in parts:
-            write_text(result_path(name, part), json.dumps(result, indent=1))
-        render(on_gpu)
+            timing = [row for r in results for row in r.get("timing", [])]
+            memory = [row for r in results for row in r.get("memory", [])]
+            print("\n".join(report(timing, memory, ", ".join(f"`{r['command']}`" for r in results), device, on_gpu)))
+        else:
+            render(on_gpu)
 
 
 if __name__ == "__main__":

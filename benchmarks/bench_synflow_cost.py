@@ -8,15 +8,15 @@ a reused :class:`tfprune.scoring.SynFlowScorer` (already traced: "warm"), 100 it
 sparsity, in the CPU default (plain graph, no XLA), with the default ``dtype="auto"`` (float32
 unless float32 leaves its range, then float64; the precision it chose is reported) and with
 ``dtype="float64"`` (masks compared with the default's at 99% and 99.9%). Every repeat times each
-in turn (interleaved, in carryover-balanced orders: every run in every position, and after every
-other run, equally often over the cycle of orders); the ratio is the median of the
+in turn (interleaved, in carryover-balanced orders: every run in every position, and directly after
+every other run, equally often over each cycle of 10 orders); the ratio is the median of the
 per-repeat ratios. "cold" adds building the scorer (clone, tracing) to one call. Goal: the default
 at most 1.5x on the digits CNN and on ResNet-20, judged on the 95% interval of the median
 per-repeat ratio (distribution-free, from order statistics): met when the whole interval is at or
 below 1.5. An A/A control (the reference traced twice, both timed in turn) checks the intervals:
 its interval should contain 1.
 
-    python benchmarks/bench_synflow_cost.py [--repeats 7] [--threads 1] [--no-write]
+    python benchmarks/bench_synflow_cost.py [--repeats 10] [--threads 1] [--no-write]
 """
 
 import argparse
@@ -115,8 +115,9 @@ def measure(label, model, repeats):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7,
-                        help="interleaved timing repeats (median; at least 6 for a 95%% interval)")
+    parser.add_argument("--repeats", type=int, default=10,
+                        help="interleaved timing repeats (median; at least 6 for a 95%% interval; a multiple of 10 "
+                             "completes the cycles of balanced orders of the five timed runs)")
     parser.add_argument("--threads", type=int, default=1,
                         help="TensorFlow intra-/inter-op threads (0: TensorFlow's default); one keeps the "
                              "timings stable on a shared machine")

@@ -17,31 +17,34 @@ def timing():
     return module
 
 
+def is_balanced(orders, items):
+    """Every order a permutation of ``items``; every item in every position equally often; every
+    ordered pair of distinct items adjacent (within an order) equally often."""
+    n = len(items)
+    if not orders or any(sorted(order) != sorted(items) for order in orders):
+        return False
+    positions = collections.Counter((position, item) for order in orders for position, item in enumerate(order))
+    follows = collections.Counter(pair for order in orders for pair in zip(order, order[1:]))
+    times = len(orders) // n
+    return (len(orders) % n == 0 and len(positions) == n * n and set(positions.values()) == {times}
+            and (n == 1 or (len(follows) == n * (n - 1) and set(follows.values()) == {times})))
+
+
 @pytest.mark.parametrize("n", range(1, 10))
 def test_every_item_runs_in_every_position_and_after_every_other_item_equally_often(timing, n):
     items = [f"config {i}" for i in range(n)]
     orders = timing.balanced_orders(items)
-    assert len(orders) == (n if n % 2 == 0 or n == 1 else 2 * n)
-    assert all(sorted(order) == sorted(items) for order in orders)
-    positions = collections.Counter((position, item) for order in orders for position, item in enumerate(order))
-    assert set(positions.values()) == {len(orders) // n}
-    assert len(positions) == n * n
-    follows = collections.Counter(pair for order in orders for pair in zip(order, order[1:]))
-    if n > 1:
-        assert len(follows) == n * (n - 1)  # every ordered pair of distinct items
-        assert set(follows.values()) == {len(orders) // n}
+    assert len(orders) == (n if n % 2 == 0 or n == 1 else 2 * n)  # the shortest balanced cycle
+    assert is_balanced(orders, items)
 
 
-def test_a_rotation_fails_the_carryover_balance_the_orders_give(timing):
-    # the check above is not vacuous: the plain rotation the benchmarks used before has an item always
-    # follow the same one
-    items = list("abcde")
-    rotation = [items[r:] + items[:r] for r in range(len(items))]
-    follows = collections.Counter(pair for order in rotation for pair in zip(order, order[1:]))
-    assert len(follows) == len(items)  # only a->b, b->c, ... (each 4 times)
-    balanced = collections.Counter(pair for order in timing.balanced_orders(items) for pair in zip(order, order[1:]))
-    assert len(balanced) == 20
+@pytest.mark.parametrize("n", [3, 4, 5])
+def test_the_check_rejects_a_rotation_and_an_incomplete_cycle(timing, n):
+    items = list(range(n))
+    rotation = [items[r:] + items[:r] for r in range(n)]  # every position, but i always after i - 1
+    assert not is_balanced(rotation, items)
+    assert not is_balanced(timing.balanced_orders(items)[:-1], items)
 
 
-def test_the_first_order_keeps_the_items_order_for_two(timing):
+def test_two_items_alternate(timing):
     assert timing.balanced_orders(["dense", "pruned"]) == [["dense", "pruned"], ["pruned", "dense"]]
