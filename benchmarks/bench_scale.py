@@ -9,8 +9,8 @@ same timing as TF-MOT's (90% target, a pruning event every quarter of a timed ep
 ``jit_compile=True``.
 
 Step time: every configuration of a model is built and warmed up once (tracing, XLA
-compilation), then the configurations take turns, a few steps each (one short ``fit``; a tenth of
-a timed epoch, at least 4 steps; the order carryover-balanced), for ``--repeats`` epochs each. Each training
+compilation), then the configurations take turns, a few steps each (one short ``fit`` of about half a
+second, :func:`turn_length`; the order carryover-balanced), for ``--repeats`` epochs each. Each training
 step is timed on its own (from the batch's start, before the pruning callbacks' batch hooks, to its
 loss being ready; each ``fit``'s first step, which also starts the epoch, is left out), and the
 steps are split by the schedule into
@@ -73,6 +73,9 @@ CONTROL = "dense (A/A)"
 TIMED = KINDS + [CONTROL]
 #: model -> (input shape, timed steps per epoch at full length)
 MODELS = {"digits CNN": ((8, 8, 1), 200), "ResNet-20": ((32, 32, 3), 30), "MobileNetV2": ((32, 32, 3), 12)}
+#: model -> steps of a turn at full length: about half a second of training on 2 cores (a step takes about
+#: 4-5 ms on the digits CNN, 115-150 ms on ResNet-20 and MobileNetV2 in graph mode): :func:`turn_length`
+TURNS = {"digits CNN": 100, "ResNet-20": 4, "MobileNetV2": 4}
 MOBILENET_ALPHA = 1.0
 # the schedule spans every timed epoch on purpose: each fit call ends before its last event
 warnings.filterwarnings("ignore", category=tfprune.SparsityNotReachedWarning)
@@ -168,7 +171,7 @@ def step_times(name, jit, steps, repeats, kinds=TIMED):
                   callbacks=make_callbacks(model))  # trace, compile, warm up
         models[kind] = (model, make_callbacks, pruning_events(model))
     times = {kind: ([], []) for kind in kinds}
-    done, turn, orders = warmup, turn_length(steps), balanced_orders(models.items())
+    done, turn, orders = warmup, turn_length(name, steps), balanced_orders(models.items())
     turns = [(start, min(turn, steps - start)) for start in range(0, steps, turn)] * repeats
     for round_index, (start, count) in enumerate(turns):
         batches = slice(start * BATCH, (start + count) * BATCH)
@@ -187,11 +190,14 @@ def step_times(name, jit, steps, repeats, kinds=TIMED):
     return times, {kind: model for kind, (model, _, _) in models.items()}
 
 
-def turn_length(steps):
-    """Steps each configuration trains before the next takes its turn: short turns, so that the
-    machine's slow drifts in speed (several percent over seconds on a shared host) hit every
-    configuration alike."""
-    return max(4, steps // 10)
+def turn_length(name, steps):
+    """Steps each configuration trains before the next takes its turn (``steps`` per epoch): about half
+    a second of training (:data:`TURNS`). Short, so that the machine's slow drifts in speed (several
+    percent over seconds on a shared host) hit every configuration alike; long enough to leave each
+    ``fit``'s warm-up behind: a digits CNN step takes a fifth longer at the start of a ``fit`` (dense,
+    graph mode: 5.5 ms at its second step, 4.3 ms at its twentieth, 3.6-3.9 ms later on), so the
+    20-step turns used before timed that warm-up more than training, which runs one long ``fit``."""
+    return max(4, TURNS[name] * steps // MODELS[name][1])
 
 
 EVENTS_EVERY = 100  # TF-MOT's default pruning frequency
@@ -417,7 +423,8 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
         "",
         f"{command} on {device}.",
         f"Batch {BATCH}, synthetic data, SGD with momentum, {SPARSITY:.0%} target, a pruning event every quarter epoch "
-        f"(tfprune lamp re-allocates LAMP there), configurations interleaved; MobileNetV2 alpha "
+        f"(tfprune lamp re-allocates LAMP there), configurations interleaved in turns of about half a second "
+        f"({', '.join(f'{name} {steps} steps' for name, steps in TURNS.items())}); MobileNetV2 alpha "
         f"{MOBILENET_ALPHA}, 32x32x3. Each step is timed: *steady* is the median step without a pruning event "
         f"(masking only), *event* the median extra time of a step that prunes (new masks; LAMP's reallocation), "
         f"*ms / step* the mean step with one event per {EVENTS_EVERY} steps (TF-MOT's default frequency): steady + "
