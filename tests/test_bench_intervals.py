@@ -1,22 +1,17 @@
 """The 95% intervals behind the timing benchmarks' verdicts (benchmarks/_report.py)."""
 
-import importlib.util
 import math
-import os
 from fractions import Fraction
 
 import numpy as np
 import pytest
 
-_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "_report.py")
+from benchmark_scripts import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def report():
-    spec = importlib.util.spec_from_file_location("_report", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("_report")
 
 
 def coverage(n, k):

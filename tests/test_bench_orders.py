@@ -1,20 +1,15 @@
 """The carryover-balanced run orders of the timing benchmarks (benchmarks/_timing.py)."""
 
 import collections
-import importlib.util
-import os
 
 import pytest
 
-_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks", "_timing.py")
+from benchmark_scripts import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def timing():
-    spec = importlib.util.spec_from_file_location("_timing", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("_timing")
 
 
 def is_balanced(orders, items):

@@ -1,21 +1,15 @@
 """The input-output path count behind the "on a path" figures of benchmarks/study_at_init_999.py."""
 
-import importlib.util
-import os
 
 import numpy as np
 import pytest
 
-_SCRIPT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks",
-                       "study_at_init_999.py")
+from benchmark_scripts import benchmark_module
 
 
 @pytest.fixture(scope="module")
 def path_counts():
-    spec = importlib.util.spec_from_file_location("study_at_init_999", _SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.path_counts
+    return benchmark_module("study_at_init_999").path_counts
 
 
 def test_dead_ends_are_not_counted(path_counts):
