@@ -10,7 +10,7 @@ same timing as TF-MOT's (90% target, a pruning event every quarter of a timed ep
 
 Step time: every configuration of a model is built and warmed up once (tracing, XLA
 compilation), then the configurations take turns, a few steps each (one short ``fit`` of about half a
-second, :func:`turn_length`; the order carryover-balanced), for ``--repeats`` epochs each. Each training
+second, :func:`turn_length`; the order carryover-balanced, exactly so over whole cycles of 10 rounds), for ``--repeats`` epochs each. Each training
 step is timed on its own (from the batch's start, before the pruning callbacks' batch hooks, to its
 loss being ready; each ``fit``'s first step, which also starts the epoch, is left out), and the
 steps are split by the schedule into
@@ -36,13 +36,14 @@ peak (``tf.config.experimental.get_memory_info``) on a GPU.
 
 Each model's results are stored as soon as they are measured, one file per mode and one for memory
 (benchmarks/results/scale_<model>_<graph|xla|memory>.json; a mode's file also holds every step time
-measured), and the section is rendered from all stored files, so models and modes can be measured
+measured, its turn length and orders; files from before then hold the rows only, and say so), and the section is rendered from all stored files, so models and modes can be measured
 in separate runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -192,12 +193,12 @@ def step_times(name, jit, steps, repeats, kinds=TIMED):
 
 def turn_length(name, steps):
     """Steps each configuration trains before the next takes its turn (``steps`` per epoch): about half
-    a second of training (:data:`TURNS`). Short, so that the machine's slow drifts in speed (several
+    a second of training in graph mode (:data:`TURNS`; at most an epoch, at least 4 steps). Short, so that the machine's slow drifts in speed (several
     percent over seconds on a shared host) hit every configuration alike; long enough to leave each
     ``fit``'s warm-up behind: a digits CNN step takes a fifth longer at the start of a ``fit`` (dense,
     graph mode: 5.5 ms at its second step, 4.3 ms at its twentieth, 3.6-3.9 ms later on), so the
     20-step turns used before timed that warm-up more than training, which runs one long ``fit``."""
-    return max(4, TURNS[name] * steps // MODELS[name][1])
+    return max(4, min(TURNS[name], steps))
 
 
 EVENTS_EVERY = 100  # TF-MOT's default pruning frequency
@@ -219,6 +220,7 @@ def mean_step_interval(times, stats, kind, peer):
 
 def gpu_peak_bytes(name, kind, steps):
     """Peak device memory of building and training ``steps`` steps of one configuration (GPU only)."""
+    gc.collect()  # the models before this one (Keras models hold reference cycles)
     tf.config.experimental.reset_memory_stats("GPU:0")
     model, make_callbacks = build(name, kind, steps, max(1, steps // 2))
     compile_model(model, False)
@@ -290,7 +292,8 @@ def measure_memory(name, memory_steps, on_gpu):
     models = {kind: build(name, kind, steps, max(1, steps // 4))[0] for kind in KINDS}
     weights = prunable_count(models["tf-mot"])
     extra = {kind: (variable_bytes(model) - variable_bytes(models["dense"])) / weights for kind, model in models.items()}
-    del models  # not in the device's peaks below
+    del models  # not in the device's peaks below (Keras models hold reference cycles: collected)
+    gc.collect()
     peaks = {}
     if memory_steps:
         for kind in KINDS:
@@ -310,7 +313,8 @@ def measured_parts(name, modes, steps_scale, repeats, memory_steps, on_gpu):
             result = {"memory": measure_memory(name, memory_steps, on_gpu)}
         else:
             timing, steps = measure_mode(name, MODES[part], steps_scale, repeats)
-            result = {"mode": part, "timing": timing, "steps": steps}
+            turn = turn_length(name, max(4, int(MODELS[name][1] * steps_scale)))
+            result = {"mode": part, "turn": turn, "orders": "balanced", "timing": timing, "steps": steps}
         yield part, {"model": name, **result, "minutes": (time.perf_counter() - start) / 60,
                      "load": [round(load, 1), round(os.getloadavg()[0], 1)]}
 
@@ -423,8 +427,8 @@ def report(timing, memory, command, device, on_gpu, section="scale"):
         "",
         f"{command} on {device}.",
         f"Batch {BATCH}, synthetic data, SGD with momentum, {SPARSITY:.0%} target, a pruning event every quarter epoch "
-        f"(tfprune lamp re-allocates LAMP there), configurations interleaved in turns of about half a second "
-        f"({', '.join(f'{name} {steps} steps' for name, steps in TURNS.items())}); MobileNetV2 alpha "
+        f"(tfprune lamp re-allocates LAMP there), configurations interleaved in short turns, their order changing "
+        f"from round to round (each run's turn length and orders are given with its command); MobileNetV2 alpha "
         f"{MOBILENET_ALPHA}, 32x32x3. Each step is timed: *steady* is the median step without a pruning event "
         f"(masking only), *event* the median extra time of a step that prunes (new masks; LAMP's reallocation), "
         f"*ms / step* the mean step with one event per {EVENTS_EVERY} steps (TF-MOT's default frequency): steady + "
@@ -475,10 +479,20 @@ def control_line(timing):
                "those intervals are too narrow"))
 
 
-def run_line(result):
-    """How one stored result was measured: its command, minutes and load."""
-    load = f", load average {result['load'][0]} / {result['load'][1]} at start / end" if "load" in result else ""
-    return f"`{result['command']}` ({result['minutes']:.1f} min{load})"
+def run_lines(results):
+    """How a model's stored results were measured: each command, the parts it measured (graph, xla,
+    memory), its turns and orders, minutes and load."""
+    by_command = {}
+    for result in results:
+        by_command.setdefault(result["command"], []).append(result)
+    lines = []
+    for command, found in by_command.items():
+        first = found[0]
+        how = next((f": turns of {r['turn']} steps, {r['orders']} orders" for r in found if "turn" in r), "")
+        load = f", load average {first['load'][0]} / {first['load'][1]} at start / end" if "load" in first else ""
+        parts = ", ".join(r.get("mode", "memory") for r in found)
+        lines.append(f"`{command}` ({parts}{how}; {first['minutes']:.1f} min{load})")
+    return lines
 
 
 def command_for(name, part, repeats=None, quick=False):
@@ -496,8 +510,7 @@ def render(on_gpu=False):
     timing = [row for r in results for row in r.get("timing", [])]
     memory = [row for r in results for row in r.get("memory", [])]
     measured = {name: [r for r in results if r["model"] == name] for name in MODELS}
-    commands = "; ".join(f"{name}: " + ", ".join(dict.fromkeys(run_line(r) for r in found))
-                         for name, found in measured.items() if found)
+    commands = "; ".join(f"{name}: " + ", ".join(run_lines(found)) for name, found in measured.items() if found)
     devices = sorted({r["device"] for r in results})
     busy = sorted({r["model"] for r in results if "load" not in r or max(r["load"]) > (os.cpu_count() or 1)})
     quiet = "" if on_gpu else ("; idle: load average at or below the core count" if not busy else "")
@@ -520,7 +533,9 @@ def render(on_gpu=False):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed epochs per configuration (the orders balance exactly over whole cycles of 10 "
+                             "rounds; an epoch has 2 rounds on the digits CNN, 8 on ResNet-20, 3 on MobileNetV2)")
     parser.add_argument("--quick", action="store_true", help="3 repeats, half the steps, 6 memory steps")
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated subset of: " + ", ".join(MODELS))
     parser.add_argument("--modes", default=",".join(MODES),
