@@ -10,8 +10,8 @@ same timing as TF-MOT's (90% target, a pruning event every quarter of a timed ep
 
 Step time: every configuration of a model is built and warmed up once (tracing, XLA
 compilation), then the configurations take turns, a few steps each (one short ``fit`` of about half a
-second, :func:`turn_length`; the order carryover-balanced, exactly so over whole cycles of 10 rounds), for ``--repeats`` epochs each. Each training
-step is timed on its own (from the batch's start, before the pruning callbacks' batch hooks, to its
+second, :func:`turn_length`; the order carryover-balanced, exactly so over whole cycles of 10
+rounds), for ``--repeats`` epochs each. Each training step is timed on its own (from the batch's start, before the pruning callbacks' batch hooks, to its
 loss being ready; each ``fit``'s first step, which also starts the epoch, is left out), and the
 steps are split by the schedule into
 steady steps (no pruning event: the per-step cost of masking) and pruning steps (new masks,
@@ -36,8 +36,8 @@ peak (``tf.config.experimental.get_memory_info``) on a GPU.
 
 Each model's results are stored as soon as they are measured, one file per mode and one for memory
 (benchmarks/results/scale_<model>_<graph|xla|memory>.json; a mode's file also holds every step time
-measured, its turn length and orders; files from before then hold the rows only, and say so), and the section is rendered from all stored files, so models and modes can be measured
-in separate runs.
+measured, its turn length and orders; files from before then hold the rows only, and say so), and
+the section is rendered from all stored files, so models and modes can be measured in separate runs.
 """
 
 from __future__ import annotations
@@ -193,8 +193,9 @@ def step_times(name, jit, steps, repeats, kinds=TIMED):
 
 def turn_length(name, steps):
     """Steps each configuration trains before the next takes its turn (``steps`` per epoch): about half
-    a second of training in graph mode (:data:`TURNS`; at most an epoch, at least 4 steps). Short, so that the machine's slow drifts in speed (several
-    percent over seconds on a shared host) hit every configuration alike; long enough to leave each
+    a second of training in graph mode (:data:`TURNS`; at most an epoch, at least 4 steps). Short, so
+    that the machine's slow drifts in speed (several percent over seconds on a shared host) hit every
+    configuration alike; long enough to leave each
     ``fit``'s warm-up behind: a digits CNN step takes a fifth longer at the start of a ``fit`` (dense,
     graph mode: 5.5 ms at its second step, 4.3 ms at its twentieth, 3.6-3.9 ms later on), so the
     20-step turns used before timed that warm-up more than training, which runs one long ``fit``."""
@@ -257,9 +258,9 @@ MODES = {"graph": False, "xla": True}  # --modes name -> jit_compile
 
 
 def measure_mode(name, jit, steps_scale, repeats):
-    """Rows of the step-time table for one model in one mode (graph or XLA), and every step time
-    measured ({configuration: {"steady_ms": [[each round's steady steps]], "event_ms": [pruning steps]}},
-    for analyses other than this report's)."""
+    """One model in one mode (graph or XLA): {"turn": its turn length, "orders": "balanced", "timing": the
+    rows of the step-time table, "steps": every step time measured ({configuration: {"steady_ms": [[each
+    round's steady steps]], "event_ms": [pruning steps]}}, for analyses other than this report's)}."""
     steps = max(4, int(MODELS[name][1] * steps_scale))
     start = time.perf_counter()
     times, models = step_times(name, jit, steps, repeats)
@@ -276,8 +277,9 @@ def measure_mode(name, jit, steps_scale, repeats):
     print(f"{name} jit={jit}: " + ", ".join(f"{k} {v[0] * 1e3:.2f} ms + {v[1] * 1e3:.0f} ms per event"
                                             for k, v in stats.items())
           + f" ({time.perf_counter() - start:.0f} s)", flush=True)
-    return rows, {kind: {"steady_ms": [milliseconds(r) for r in rounds], "event_ms": milliseconds(pruning)}
-                  for kind, (rounds, pruning) in times.items()}
+    return {"turn": turn_length(name, steps), "orders": "balanced", "timing": rows,
+            "steps": {kind: {"steady_ms": [milliseconds(r) for r in rounds], "event_ms": milliseconds(pruning)}
+                      for kind, (rounds, pruning) in times.items()}}
 
 
 def milliseconds(seconds):
@@ -292,8 +294,7 @@ def measure_memory(name, memory_steps, on_gpu):
     models = {kind: build(name, kind, steps, max(1, steps // 4))[0] for kind in KINDS}
     weights = prunable_count(models["tf-mot"])
     extra = {kind: (variable_bytes(model) - variable_bytes(models["dense"])) / weights for kind, model in models.items()}
-    del models  # not in the device's peaks below (Keras models hold reference cycles: collected)
-    gc.collect()
+    del models  # not in the device's peaks below (gpu_peak_bytes collects the reference cycles Keras models hold)
     peaks = {}
     if memory_steps:
         for kind in KINDS:
@@ -305,28 +306,28 @@ def measure_memory(name, memory_steps, on_gpu):
 
 def measured_parts(name, modes, steps_scale, repeats, memory_steps, on_gpu):
     """Measure one model: yields (part, result) for each of ``modes`` ("graph", "xla"), then "memory"
-    (when ``memory_steps`` is not None), each as soon as it is measured. A mode's result holds its
-    rows and every step time measured ("steps"); every result, its minutes and the load average."""
+    (when ``memory_steps`` is not None), each as soon as it is measured. A mode's result is
+    :func:`measure_mode`'s; every result also holds its minutes and the load average."""
     for part in [*modes, *(["memory"] if memory_steps is not None else [])]:
         start, load = time.perf_counter(), os.getloadavg()[0]
         if part == "memory":
             result = {"memory": measure_memory(name, memory_steps, on_gpu)}
         else:
-            timing, steps = measure_mode(name, MODES[part], steps_scale, repeats)
-            turn = turn_length(name, max(4, int(MODELS[name][1] * steps_scale)))
-            result = {"mode": part, "turn": turn, "orders": "balanced", "timing": timing, "steps": steps}
+            result = {"mode": part, **measure_mode(name, MODES[part], steps_scale, repeats)}
         yield part, {"model": name, **result, "minutes": (time.perf_counter() - start) / 60,
                      "load": [round(load, 1), round(os.getloadavg()[0], 1)]}
 
 
+def table_rows(results, table):
+    """The rows of ``table`` ("timing" or "memory") in ``results``, in order."""
+    return [row for result in results for row in result.get(table, [])]
+
+
 def measure(names, steps_scale, repeats, memory_steps, on_gpu):
     """Rows of the step-time table (both modes) and of the memory table for ``names``."""
-    timing, memory = [], []
-    for name in names:
-        for part, result in measured_parts(name, list(MODES), steps_scale, repeats, memory_steps, on_gpu):
-            timing += result.get("timing", [])
-            memory += result.get("memory", [])
-    return timing, memory
+    results = [result for name in names
+               for _, result in measured_parts(name, list(MODES), steps_scale, repeats, memory_steps, on_gpu)]
+    return table_rows(results, "timing"), table_rows(results, "memory")
 
 
 def mode_label(jit):
@@ -507,8 +508,7 @@ def render(on_gpu=False):
     results = stored_results()
     if not results:
         raise SystemExit(f"no stored results in {RESULTS}: run the benchmark first")
-    timing = [row for r in results for row in r.get("timing", [])]
-    memory = [row for r in results for row in r.get("memory", [])]
+    timing, memory = table_rows(results, "timing"), table_rows(results, "memory")
     measured = {name: [r for r in results if r["model"] == name] for name in MODELS}
     commands = "; ".join(f"{name}: " + ", ".join(run_lines(found)) for name, found in measured.items() if found)
     devices = sorted({r["device"] for r in results})
@@ -579,8 +579,7 @@ def main():
                 store(name, part, result)  # now: a later part may fail
             results.append(result)
         if args.no_write:
-            timing = [row for r in results for row in r.get("timing", [])]
-            memory = [row for r in results for row in r.get("memory", [])]
+            timing, memory = table_rows(results, "timing"), table_rows(results, "memory")
             print("\n".join(report(timing, memory, ", ".join(f"`{r['command']}`" for r in results), device, on_gpu)))
         else:
             render(on_gpu)

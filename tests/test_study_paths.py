@@ -1,6 +1,5 @@
 """The input-output path count behind the "on a path" figures of benchmarks/study_at_init_999.py."""
 
-
 import numpy as np
 import pytest
 
