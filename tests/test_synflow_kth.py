@@ -1,10 +1,12 @@
-"""SynFlow's exact threshold: ``kth_smallest`` equals NumPy's selection (``np.partition``)."""
+"""SynFlow's exact threshold: ``kth_smallest`` equals NumPy's selection (``np.partition``), whether
+its sample brackets the answer or not."""
 
 import numpy as np
 import pytest
 
 from tfprune.backend import tf
-from tfprune.scoring.synflow import _prune_official, kth_smallest
+from tfprune.scoring import synflow
+from tfprune.scoring.synflow import _bracket, _prune_official, kth_smallest
 
 select = tf.function(kth_smallest, autograph=False)
 
@@ -19,7 +21,10 @@ def vectors():
     pruned = spread.copy()
     pruned[rng.random(5000) < 0.9] = 0.0  # most already pruned (score 0), as late in the loop
     ties = np.round(rng.random(5000) * 7) / 7  # eight distinct values, each tied ~700 times
-    return {"spread": spread, "pruned": pruned, "ties": ties, "all equal": np.full(300, 0.25), "one": np.array([3.0])}
+    misleading = rng.random(5000)
+    misleading[:: 5000 // synflow.SAMPLE] += 10.0  # the evenly spaced sample sees only these
+    return {"spread": spread, "pruned": pruned, "ties": ties, "misleading": misleading,
+            "all equal, large": np.full(5000, 0.25), "all equal": np.full(300, 0.25), "one": np.array([3.0])}
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -32,6 +37,31 @@ def test_kth_smallest_equals_numpy(name, dtype):
         got = select(tf.constant(values), tf.constant(k, tf.int32)).numpy()
         assert got == expected(values, k), f"{name}, k={k}"
         assert got.dtype == dtype
+
+
+def brackets(values, k):
+    """Whether :func:`_bracket`'s entries hold the k-th smallest (else all entries are searched)."""
+    upto_lo, inside = _bracket(tf.constant(values), tf.constant(k, tf.int32))
+    return int(upto_lo) < k <= int(upto_lo) + int(tf.size(inside))
+
+
+def test_sample_brackets_the_answer_or_all_entries_are_searched():
+    """Both ways are taken, and each gives NumPy's value (the cases above check all k)."""
+    found = vectors()
+    assert found["spread"].size > synflow.SAMPLE
+    assert brackets(found["spread"], 2500) and brackets(found["pruned"], 4700)  # the usual case
+    assert not brackets(found["misleading"], 2500)  # the sample holds only the shifted entries
+    assert not brackets(found["all equal, large"], 2500)  # the answer is tied with lo
+    assert not brackets(found["pruned"], 2000)  # likewise, among the pruned zeros
+    assert brackets(found["pruned"], 1) and brackets(found["spread"], 5000)  # open at the ends
+
+
+def test_kth_smallest_of_millions_of_entries():
+    """Above 2**31 / SAMPLE entries, k times the sample size passes int32: the place is int64."""
+    values = np.random.default_rng(1).random(2_200_000).astype(np.float32)
+    for k in (1, 1_000_000, 2_100_000, 2_200_000):
+        assert brackets(values, k)  # open at the ends: k = 1 and k = size too
+        assert select(tf.constant(values), tf.constant(k, tf.int32)).numpy() == expected(values, k)
 
 
 def test_official_rule_prunes_ties_together_and_nothing_below_one():

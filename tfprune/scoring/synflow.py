@@ -95,16 +95,62 @@ def _bits(value):
     return int(np.array(value, np.float32).view(np.int32))
 
 
+#: :func:`kth_smallest` selects from all entries up to this size, and above it brackets its answer
+#: with a sample of about this many entries
+SAMPLE = 1024
+#: half-width of the bracket, in sample entries: 3 standard deviations of a sample rank at the median
+MARGIN = 48
+
+
 def kth_smallest(values, k):
     """The ``k``-th smallest entry of the 1-D tensor ``values`` (1-based, ties counted: the official
     code's ``torch.kthvalue``), ``-inf`` for ``k < 1`` (no entry is ``<=`` it); ``k <= size``.
 
     A selection (``NthElement``, linear time), not a sort: sorting every score at every iteration
-    was most of SynFlow's cost. ``NthElement`` has CPU kernels only and no XLA lowering: the XLA
-    loop (the default where a GPU is visible) sorts instead, see :func:`_prune_official`.
+    was most of SynFlow's cost. Above :data:`SAMPLE` entries it first brackets the answer, as
+    Floyd and Rivest's SELECT (CACM 1975, Algorithm 489) does: the sorted values of an evenly
+    spaced sample of about :data:`SAMPLE` entries give ``lo <= hi`` around the ``k``-th, and when
+    it lies in ``(lo, hi]`` it is selected from those entries alone (a tenth of all or fewer),
+    otherwise (a misleading sample, or the ``k``-th tied with ``lo``) from all: the same value
+    either way: SynFlow's selections on the digits CNN (71,568 scores) take about three fifths of
+    the time of ``NthElement`` on all entries.
+    ``NthElement`` has CPU kernels only and no XLA lowering: the XLA loop (the default where a GPU
+    is visible) sorts instead, see :func:`_prune_official`.
     """
-    kth = tf.raw_ops.NthElement(input=values, n=tf.maximum(k - 1, 0))
+    size = values.shape[0]
+    if size is None or size <= SAMPLE:
+        kth = tf.raw_ops.NthElement(input=values, n=tf.maximum(k - 1, 0))
+    else:
+        kth = _bracketed_kth(values, tf.clip_by_value(k, 1, size))
     return tf.where(k < 1, tf.constant(-np.inf, values.dtype), kth)
+
+
+def _bracket(values, k):
+    """For ``1 <= k <= size``: the count of entries at most ``lo``, and the entries in ``(lo, hi]``
+    in their order, where ``lo <= hi`` are the sorted values of an evenly spaced sample of about
+    :data:`SAMPLE` entries, :data:`MARGIN` sample places either side of the ``k``-th's expected
+    place (infinite past the sample's ends). The ``k``-th smallest is among those entries when the count is below ``k`` and the
+    count plus theirs reaches it."""
+    size = int(values.shape[0])
+    sample = tf.sort(values[:: size // SAMPLE])
+    count = int(sample.shape[0])
+    at = tf.cast(tf.cast(k, tf.int64) * count // size, tf.int32)  # int64: k * count passes 2**31
+    infinity = tf.constant(np.inf, values.dtype)  # beyond the sample's ends, the bracket is open
+    lo = tf.where(at - MARGIN < 0, -infinity, tf.gather(sample, tf.maximum(at - MARGIN, 0)))
+    hi = tf.where(at + MARGIN >= count, infinity, tf.gather(sample, tf.minimum(at + MARGIN, count - 1)))
+    above_lo = values > lo
+    return size - tf.reduce_sum(tf.cast(above_lo, tf.int32)), tf.boolean_mask(values, above_lo & (values <= hi))
+
+
+def _bracketed_kth(values, k):
+    """:func:`kth_smallest` for ``1 <= k <= size``, from the :func:`_bracket` entries when they
+    hold the answer, from all entries otherwise."""
+    upto_lo, inside = _bracket(values, k)
+    return tf.cond(
+        tf.logical_and(upto_lo < k, k <= upto_lo + tf.size(inside)),
+        lambda: tf.raw_ops.NthElement(input=inside, n=k - upto_lo - 1),
+        lambda: tf.raw_ops.NthElement(input=values, n=k - 1),
+    )
 
 
 def _prune_official(scores, valid, n_prune, xla=False):
