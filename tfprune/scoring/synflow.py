@@ -109,11 +109,11 @@ def kth_smallest(values, k):
     A selection (``NthElement``, linear time), not a sort: sorting every score at every iteration
     was most of SynFlow's cost. Above :data:`SAMPLE` entries it first brackets the answer, as
     Floyd and Rivest's SELECT (CACM 1975, Algorithm 489) does: the sorted values of an evenly
-    spaced sample of about :data:`SAMPLE` entries give ``lo <= hi`` around the ``k``-th, and when
-    it lies in ``(lo, hi]`` it is selected from those entries alone (a tenth of all or fewer),
-    otherwise (a misleading sample, or the ``k``-th tied with ``lo``) from all: the same value
-    either way: SynFlow's selections on the digits CNN (71,568 scores) take about three fifths of
-    the time of ``NthElement`` on all entries.
+    spaced sample of about :data:`SAMPLE` entries give ``lo <= hi`` around the ``k``-th; when it
+    lies in ``(lo, hi]`` it is selected from those entries alone (about a tenth of all), otherwise
+    (a misleading sample, or the ``k``-th tied with ``lo``) from all. The same value either way;
+    SynFlow's selections on the digits CNN (71,568 scores) take about three fifths of the time of
+    ``NthElement`` on all entries.
     ``NthElement`` has CPU kernels only and no XLA lowering: the XLA loop (the default where a GPU
     is visible) sorts instead, see :func:`_prune_official`.
     """
@@ -129,8 +129,8 @@ def _bracket(values, k):
     """For ``1 <= k <= size``: the count of entries at most ``lo``, and the entries in ``(lo, hi]``
     in their order, where ``lo <= hi`` are the sorted values of an evenly spaced sample of about
     :data:`SAMPLE` entries, :data:`MARGIN` sample places either side of the ``k``-th's expected
-    place (infinite past the sample's ends). The ``k``-th smallest is among those entries when the count is below ``k`` and the
-    count plus theirs reaches it."""
+    place (infinite past the sample's ends). The ``k``-th smallest is among those entries when
+    the count is below ``k`` and the count plus theirs reaches it."""
     size = int(values.shape[0])
     sample = tf.sort(values[:: size // SAMPLE])
     count = int(sample.shape[0])
