@@ -34,6 +34,14 @@ def update_section(name, body):
     write_text(DOC, text)
 
 
+def publish(name, lines, write=True):
+    """Print the section ``name`` made of ``lines`` and, with ``write``, put it in docs/benchmarks.md."""
+    body = "\n".join(lines)
+    print(body)
+    if write:
+        update_section(name, body)
+
+
 def median_interval(values, confidence=0.95):
     """(low, median, high): the median of ``values`` and a distribution-free interval for it, the
     order statistics ``x_(k)`` and ``x_(n+1-k)`` with the largest ``k`` whose coverage

@@ -155,9 +155,10 @@ def variable_bytes(model):
     return sum(v.shape.num_elements() * v.dtype.size for v in unique.values())
 
 
-def step_times(name, jit, steps, repeats, kinds=TIMED):
+def step_times(name, jit, steps, repeats, kinds=TIMED, build=build):
     """{kind: ([the steady step times of each round], pruning step times)} in seconds, a pruning event
-    every ``steps // 4`` steps; and the models. Each repeat trains ``steps`` steps per configuration,
+    every ``steps // 4`` steps; and the models (each configuration built by ``build``, :func:`build`'s
+    signature). Each repeat trains ``steps`` steps per configuration,
     the configurations taking turns every :func:`turn_length` steps (one short ``fit`` each, in
     carryover-balanced orders, :func:`_timing.balanced_orders`): a round is one turn of every configuration."""
     warmup = max(2, steps // 4)

@@ -29,7 +29,7 @@ import numpy as np
 
 from _models import resnet20
 from _timing import balanced_orders
-from _report import interval_text, interval_verdict, machine, median_interval, update_section
+from _report import interval_text, interval_verdict, machine, median_interval, publish
 
 from tfprune import layers
 from tfprune.backend import keras, tf
@@ -182,10 +182,7 @@ def main(argv=None):
               f"distribution-free, from {args.repeats} repeats): "
               + "; ".join(goal_line(r) for r in rows if not r["model"].startswith("digits MLP")) + ". "
               "A/A check (median, 95% interval): " + "; ".join(control(r) for r in rows) + "."]
-    body = "\n".join(lines)
-    print(body)
-    if not args.no_write:
-        update_section("synflow_cost", body)
+    publish("synflow_cost", lines, write=not args.no_write)
 
 
 if __name__ == "__main__":
