@@ -471,6 +471,9 @@ def control_line(timing):
     rounds = f"{rounds[0]}" if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
     return (f"- intervals: a percentile bootstrap over {rounds} rounds per model and mode (a round: one "
             f"turn of every configuration; the event costs held fixed), which assumes independent rounds. "
+            "Each configuration is one model in one process, and these intervals leave out whatever varies "
+            "from one process to the next (section \"Where the wrapper's step time goes\" measures that on the "
+            "digits CNN). "
             f"Check: *{CONTROL}*, a second copy of the dense model timed in the same rounds, runs the very same step as dense, and came out at "
             + ", ".join(f"{interval_text(r['vs_dense_interval'])} ({r['model']} {mode_label(r['jit'])})"
                         for r in controls)

@@ -1,6 +1,7 @@
 """The 95% intervals behind the timing benchmarks' verdicts (benchmarks/_report.py)."""
 
 import math
+import os
 from fractions import Fraction
 
 import numpy as np
@@ -68,3 +69,25 @@ def test_the_ratio_takes_every_time_and_its_offset_while_resampling_complete_pai
 
 def test_one_round_gives_no_interval(report):
     assert report.ratio_interval([[2.0]], [[1.0]]) == (-math.inf, 2.0, math.inf)
+
+
+def test_wrapper_parts_splits_the_overhead_and_counts_processes_outside_each_others_intervals(monkeypatch):
+    """benchmarks/bench_wrapper_parts.py: the split of the medians over processes, and the count of
+    ordered pairs of processes where the one's ratio lies outside the other's interval, against the
+    count expected by chance, P(|Z| > 1.96 / sqrt(2)) of the pairs."""
+    from scipy.stats import norm
+
+    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
+    parts = benchmark_module("bench_wrapper_parts")
+    assert parts.CHANCE_OUTSIDE == pytest.approx(2 * norm.sf(norm.ppf(0.975) / math.sqrt(2)), abs=5e-4)
+    values = {"dense": 1.0, "tfprune uniform": 1.06, "tfprune uniform, no unpacking": 1.02,
+              "tfprune uniform, no masking": 1.01}
+    shifts = [-0.02, 0.0, 0.5]  # the third process far off: outside both others' intervals, and they outside its
+    runs = [{kind: {"ms": 1.0, "interval": [value + shift - 0.01, value + shift, value + shift + 0.01]}
+             for kind, value in values.items()} for shift in shifts]
+    last = parts.report({"command": "c", "device": "d", "runs": runs})[-1]
+    assert "the wrapper 1.0%, the mask unpacking 4.0%, the multiply and assignment 1.0%" in last
+    assert "ranged 1.040-1.560x: in 6 of the 6 ordered pairs" in last  # 1.04 and 1.06 are 0.02 apart
+    assert "likely miss part of the variation" in last
+    runs[2] = runs[1]
+    assert "in 4 of the 6 ordered pairs" in parts.report({"command": "c", "device": "d", "runs": runs})[-1]
