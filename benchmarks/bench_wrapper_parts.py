@@ -33,6 +33,7 @@ import sys
 import bench_scale
 from _report import interval_text, machine, publish, ratio_interval
 
+import tfprune
 from tfprune.backend import tf
 from tfprune.io import write_text
 
@@ -56,18 +57,16 @@ def build(name, kind, total_steps, frequency):
     if kind not in PARTS:
         return bench_scale.build(name, kind, total_steps, frequency)
     model, make_callbacks = bench_scale.build(name, TFPRUNE, total_steps, frequency)
-    for layer in model.submodules:
-        if hasattr(layer, "pruning_obj"):
-            PARTS[kind](layer.pruning_obj)
+    for wrapper in tfprune.layers.prunable_layers(model).values():
+        PARTS[kind](wrapper.pruning_obj)
     return model, make_callbacks
 
 
 def measure_here(repeats):
     """{kind: {"ms": median steady step, "interval": (low, ratio, high) against dense}} in this process."""
     times, _ = bench_scale.step_times(NAME, False, bench_scale.MODELS[NAME][1], repeats, KINDS, build)
-    steady = {kind: rounds for kind, (rounds, _) in times.items()}
-    return {kind: {"ms": statistics.median(s for r in steady[kind] for s in r) * 1e3,
-                   "interval": ratio_interval(steady[kind], steady["dense"])} for kind in KINDS}
+    return {kind: {"ms": bench_scale.summarize(times[kind])[0] * 1e3,
+                   "interval": ratio_interval(times[kind][0], times["dense"][0])} for kind in KINDS}
 
 
 def measure_in_process(repeats):

@@ -1,7 +1,6 @@
 """The 95% intervals behind the timing benchmarks' verdicts (benchmarks/_report.py)."""
 
 import math
-import os
 from fractions import Fraction
 
 import numpy as np
@@ -71,13 +70,12 @@ def test_one_round_gives_no_interval(report):
     assert report.ratio_interval([[2.0]], [[1.0]]) == (-math.inf, 2.0, math.inf)
 
 
-def test_wrapper_parts_splits_the_overhead_and_counts_processes_outside_each_others_intervals(monkeypatch):
+def test_wrapper_parts_splits_the_overhead_and_counts_processes_outside_each_others_intervals():
     """benchmarks/bench_wrapper_parts.py: the split of the medians over processes, and the count of
     ordered pairs of processes where the one's ratio lies outside the other's interval, against the
     count expected by chance, P(|Z| > 1.96 / sqrt(2)) of the pairs."""
     from scipy.stats import norm
 
-    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "benchmarks"))
     parts = benchmark_module("bench_wrapper_parts")
     assert parts.CHANCE_OUTSIDE == pytest.approx(2 * norm.sf(norm.ppf(0.975) / math.sqrt(2)), abs=5e-4)
     values = {"dense": 1.0, "tfprune uniform": 1.06, "tfprune uniform, no unpacking": 1.02,
