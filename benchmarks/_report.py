@@ -6,6 +6,7 @@ import platform
 import re
 import statistics
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -23,6 +24,33 @@ def machine():
     import os as _os
 
     return f"{platform.processor() or platform.machine()}, {_os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def cpu_snapshot():
+    """(wall seconds, CPU seconds the whole machine has been busy or None where /proc/stat is not
+    there, CPU seconds of this process and its waited-for children): two of them give
+    :func:`other_cpu_share`."""
+    times = os.times()
+    own = times.user + times.system + times.children_user + times.children_system
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return time.perf_counter(), None, own
+    busy = sum(fields[:3]) + sum(fields[5:8])  # user, nice, system; irq, softirq, steal (idle, iowait left out)
+    return time.perf_counter(), busy / os.sysconf("SC_CLK_TCK"), own
+
+
+def other_cpu_share(start, end, cores=None):
+    """The share of the machine's CPU capacity that other processes used between two
+    :func:`cpu_snapshot` s: (busy CPU seconds - this process's) / (wall seconds x cores), at least 0;
+    None where the machine's busy time is unknown. The benchmark's own threads do not count, unlike
+    in a load average."""
+    (wall0, busy0, own0), (wall1, busy1, own1) = start, end
+    if busy0 is None or busy1 is None or wall1 <= wall0:
+        return None
+    other = (busy1 - busy0) - (own1 - own0)
+    return max(0.0, other / ((wall1 - wall0) * (cores or os.cpu_count() or 1)))
 
 
 def update_section(name, body):
@@ -86,6 +114,23 @@ def ratio_interval(rounds, peer_rounds, offset=0.0, peer_offset=0.0, confidence=
     result = bootstrap((np.arange(len(pairs)),), resampled, vectorized=False, confidence_level=confidence,
                        n_resamples=resamples, method="percentile", rng=0)
     return float(result.confidence_interval.low), value, float(result.confidence_interval.high)
+
+
+def replicate_interval(ratios, confidence=0.95):
+    """(low, ratio, high): the geometric mean of ``ratios``, one from each of several independent
+    replicates (fresh processes), and its Student t interval on the log scale,
+    ``exp(mean(log r) +- t(n-1) * sd(log r) / sqrt(n))``. Each replicate's ratio carries its own
+    rounds' noise and whatever made its process fast or slow, so the interval covers both. With fewer
+    than two ratios the interval is ``(-inf, inf)``."""
+    import numpy as np
+    from scipy.stats import t
+
+    logs = np.log(np.asarray(ratios, float))
+    value = float(np.exp(logs.mean())) if len(logs) else math.nan
+    if len(logs) < 2:
+        return -math.inf, value, math.inf
+    half = t.ppf((1 + confidence) / 2, len(logs) - 1) * logs.std(ddof=1) / math.sqrt(len(logs))
+    return float(np.exp(logs.mean() - half)), value, float(np.exp(logs.mean() + half))
 
 
 def interval_text(interval, digits=3):

@@ -21,7 +21,11 @@ step over it, and the mean step time with one pruning event per 100 steps (TF-MO
 interval: a round is one turn of every configuration, and a percentile bootstrap resamples whole
 rounds, the two configurations' steps of a round together (the event costs held fixed). A goal is
 met when the whole interval is at or below it, not met when the whole interval is above it, not
-conclusive otherwise. A check of the intervals in the same run: a second copy of the dense model
+conclusive otherwise. Those intervals come from the rounds of one process; with ``--processes N`` each mode
+is measured in N fresh processes instead, each building the configurations in another of the balanced
+orders (whole cycles: 10 processes), and a ratio is the geometric mean of theirs, with a Student t
+interval over the processes (:func:`_report.replicate_interval`), which also covers what makes one process
+faster or slower than the next. A check of the intervals in the same run: a second copy of the dense model
 (``dense (A/A)``) takes its turns with the others and runs the very same step as dense, so its
 interval should contain 1. Memory: (a) the exact bytes of the model's variables beyond the dense
 model's, per prunable weight (masks, thresholds, step counters, targets); (b) the peak memory of a
@@ -32,6 +36,7 @@ peak (``tf.config.experimental.get_memory_info``) on a GPU.
     python benchmarks/bench_scale.py                          # 5 repeats
     python benchmarks/bench_scale.py --quick --models ResNet-20   # one model; the others' results are kept
     python benchmarks/bench_scale.py --repeats 24 --models ResNet-20 --modes graph --no-memory  # one mode, longer
+    python benchmarks/bench_scale.py --repeats 16 --processes 10 --models 'digits CNN' --modes graph --no-memory
     python benchmarks/bench_scale.py --render                 # rewrite the section from the stored results
 
 Each model's results are stored as soon as they are measured, one file per mode and one for memory
@@ -56,7 +61,8 @@ import numpy as np
 
 from _models import resnet20
 from _timing import StepTimes, balanced_orders
-from _report import interval_text, interval_verdict, machine, ratio_interval, update_section
+from _report import (cpu_snapshot, interval_text, interval_verdict, machine, other_cpu_share, ratio_interval,
+                     replicate_interval, update_section)
 
 from tfprune.io import write_text
 
@@ -82,6 +88,8 @@ MOBILENET_ALPHA = 1.0
 warnings.filterwarnings("ignore", category=tfprune.SparsityNotReachedWarning)
 GOALS = {"digits CNN": 1.10, "ResNet-20": 1.05, "MobileNetV2": 1.05}
 MEMORY_GOAL = 0.25  # extra bytes per prunable weight
+#: a run during which other processes used more of the CPUs than this is flagged
+OTHER_WORK_LIMIT = 0.05
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 PLOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "benchmarks_scale.png")
 
@@ -258,13 +266,13 @@ def child(name, kind, steps):
 MODES = {"graph": False, "xla": True}  # --modes name -> jit_compile
 
 
-def measure_mode(name, jit, steps_scale, repeats):
+def measure_mode(name, jit, steps_scale, repeats, build_order=TIMED):
     """One model in one mode (graph or XLA): {"turn": its turn length, "orders": "balanced", "timing": the
     rows of the step-time table, "steps": every step time measured ({configuration: {"steady_ms": [[each
     round's steady steps]], "event_ms": [pruning steps]}}, for analyses other than this report's)}."""
     steps = max(4, int(MODELS[name][1] * steps_scale))
     start = time.perf_counter()
-    times, models = step_times(name, jit, steps, repeats)
+    times, models = step_times(name, jit, steps, repeats, build_order)
     stats = {kind: summarize(t) for kind, t in times.items()}
     weights = prunable_count(models["tf-mot"])
     rows = []
@@ -278,9 +286,51 @@ def measure_mode(name, jit, steps_scale, repeats):
     print(f"{name} jit={jit}: " + ", ".join(f"{k} {v[0] * 1e3:.2f} ms + {v[1] * 1e3:.0f} ms per event"
                                             for k, v in stats.items())
           + f" ({time.perf_counter() - start:.0f} s)", flush=True)
-    return {"turn": turn_length(name, steps), "orders": "balanced", "timing": rows,
+    return {"turn": turn_length(name, steps), "orders": "balanced", "build_order": list(build_order), "timing": rows,
             "steps": {kind: {"steady_ms": [milliseconds(r) for r in rounds], "event_ms": milliseconds(pruning)}
                       for kind, (rounds, pruning) in times.items()}}
+
+
+def measure_mode_in_processes(name, part, steps_scale, repeats, processes):
+    """:func:`measure_mode` in ``processes`` fresh Python processes, one after the other: {"turn",
+    "orders", "timing": rows whose ratios and intervals are taken across the processes
+    (:func:`across_processes`), "processes": each process's :func:`measure_mode` result}. Process ``i``
+    builds and warms up the configurations in order ``i`` of :func:`_timing.balanced_orders`: a
+    configuration built first (or last) in every process would carry whatever that position does to
+    its speed into every process alike, where the interval across processes cannot see it (with every
+    process building dense first and its A/A copy last, the copy ran 0.9% faster, faster in 8 processes
+    of 10)."""
+    runs = []
+    for index in range(processes):
+        command = [sys.executable, os.path.abspath(__file__), "--mode-child", name, part, str(steps_scale),
+                   str(repeats), str(index)]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        runs.append(json.loads(output.strip().splitlines()[-1]))
+        tfprune_rows = [r for r in runs[-1]["timing"] if r["kind"].startswith("tfprune")]
+        print(f"{name} {part}, process {index + 1} of {processes}: " + ", ".join(
+            f"{r['kind']} {r['vs_dense_interval'][1]:.3f}x" for r in tfprune_rows), flush=True)
+    return {"turn": runs[0]["turn"], "orders": runs[0]["orders"], "timing": across_processes(runs),
+            "processes": runs}
+
+
+def across_processes(runs):
+    """The rows of the step-time table from several processes' :func:`measure_mode` results: times are
+    the medians over the processes; each ratio is the geometric mean of the processes' ratios, with
+    :func:`_report.replicate_interval` (a t interval over the processes, which covers what varies from
+    one process to the next as well as within each); ``rounds`` is per process."""
+    rows = []
+    for at, first in enumerate(runs[0]["timing"]):
+        each = [run["timing"][at] for run in runs]
+        if any(r["kind"] != first["kind"] for r in each):
+            raise ValueError(f"the processes' rows differ in order at row {at}")
+        row = {**first, "processes": len(runs)}
+        for key in ("steady_ms", "event_ms", "ms"):
+            row[key] = statistics.median(r[key] for r in each)
+        row["steady_vs_dense"] = replicate_interval([r["steady_vs_dense"] for r in each])[1]
+        for key in ("vs_dense_interval", "vs_tfmot_interval"):
+            row[key] = replicate_interval([r[key][1] for r in each])
+        rows.append(row)
+    return rows
 
 
 def milliseconds(seconds):
@@ -305,18 +355,24 @@ def measure_memory(name, memory_steps, on_gpu):
             for kind in KINDS]
 
 
-def measured_parts(name, modes, steps_scale, repeats, memory_steps, on_gpu):
+def measured_parts(name, modes, steps_scale, repeats, memory_steps, on_gpu, processes=1):
     """Measure one model: yields (part, result) for each of ``modes`` ("graph", "xla"), then "memory"
     (when ``memory_steps`` is not None), each as soon as it is measured. A mode's result is
-    :func:`measure_mode`'s; every result also holds its minutes and the load average."""
+    :func:`measure_mode`'s (in this process), or with ``processes`` > 1
+    :func:`measure_mode_in_processes`'s; every result also holds its minutes, the load average at
+    start and end, and the share of the CPUs other processes used meanwhile
+    (:func:`_report.other_cpu_share`)."""
     for part in [*modes, *(["memory"] if memory_steps is not None else [])]:
-        start, load = time.perf_counter(), os.getloadavg()[0]
+        start, load, cpu = time.perf_counter(), os.getloadavg()[0], cpu_snapshot()
         if part == "memory":
             result = {"memory": measure_memory(name, memory_steps, on_gpu)}
+        elif processes > 1:
+            result = {"mode": part, **measure_mode_in_processes(name, part, steps_scale, repeats, processes)}
         else:
             result = {"mode": part, **measure_mode(name, MODES[part], steps_scale, repeats)}
         yield part, {"model": name, **result, "minutes": (time.perf_counter() - start) / 60,
-                     "load": [round(load, 1), round(os.getloadavg()[0], 1)]}
+                     "load": [round(load, 1), round(os.getloadavg()[0], 1)],
+                     "other_cpu": other_cpu_share(cpu, cpu_snapshot())}
 
 
 def table_rows(results, table):
@@ -346,6 +402,8 @@ def store(name, part, result):
         if key == "steps":
             return "{\n" + ",\n".join(f"  {json.dumps(kind)}: {json.dumps(times, separators=(',', ':'))}"
                                        for kind, times in value.items()) + "\n }"
+        if key == "processes":  # one process's result to a line
+            return "[\n" + ",\n".join(f"  {json.dumps(run, separators=(',', ':'))}" for run in value) + "\n ]"
         return json.dumps(value, indent=1).replace("\n", "\n ")
 
     os.makedirs(RESULTS, exist_ok=True)
@@ -467,14 +525,24 @@ def control_line(timing):
     if not controls:
         raise ValueError(f"no {CONTROL!r} rows in the results: rerun the benchmark")
     missed = [r for r in controls if not r["vs_dense_interval"][0] <= 1.0 <= r["vs_dense_interval"][2]]
-    rounds = sorted({r["rounds"] for r in timing})
-    rounds = f"{rounds[0]}" if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
-    return (f"- intervals: a percentile bootstrap over {rounds} rounds per model and mode (a round: one "
-            f"turn of every configuration; the event costs held fixed), which assumes independent rounds. "
-            "Each configuration is one model in one process, and these intervals leave out whatever varies "
-            "from one process to the next (section \"Where the wrapper's step time goes\" measures that on the "
-            "digits CNN). "
-            f"Check: *{CONTROL}*, a second copy of the dense model timed in the same rounds, runs the very same step as dense, and came out at "
+    single = [r for r in timing if r.get("processes", 1) == 1]
+    many = list(dict.fromkeys(f"{r['model']} {mode_label(r['jit'])} ({r['processes']} processes of {r['rounds']} "
+                              "rounds)" for r in timing if r.get("processes", 1) > 1))
+    text = "- intervals: "
+    if single:
+        rounds = sorted({r["rounds"] for r in single})
+        rounds = f"{rounds[0]}" if len(rounds) == 1 else f"{rounds[0]}-{rounds[-1]}"
+        text += (f"a percentile bootstrap over {rounds} rounds per model and mode (a round: one "
+                 f"turn of every configuration; the event costs held fixed), which assumes independent rounds. "
+                 "Each configuration is one model in one process, and these intervals leave out whatever varies "
+                 "from one process to the next (section \"Where the wrapper's step time goes\" measures that on "
+                 "the digits CNN)" + (", except: " if many else ". "))
+    if many:
+        text += ("measured in several fresh processes, one after the other, " + ", ".join(many) + ": there a "
+                 "ratio is the geometric mean of the processes' ratios and its interval a Student t interval over "
+                 "the processes (log scale), which covers the variation between processes as well as within "
+                 "each; each process builds the configurations in another of the balanced orders. ")
+    return (text + f"Check: *{CONTROL}*, a second copy of the dense model timed in the same rounds, runs the very same step as dense, and came out at "
             + ", ".join(f"{interval_text(r['vs_dense_interval'])} ({r['model']} {mode_label(r['jit'])})"
                         for r in controls)
             + (": every interval contains 1" if not missed else
@@ -482,6 +550,21 @@ def control_line(timing):
                + ", ".join(f"{r['model']} {mode_label(r['jit'])}" for r in missed)
                + "): there the two copies differ by more than the interval allows, and so may the configurations: "
                "those intervals are too narrow"))
+
+
+def process_lines(results):
+    """Each process's ratios against dense, for the modes measured in several processes."""
+    lines = []
+    for result in results:
+        if "processes" not in result:
+            continue
+        kinds = [row["kind"] for row in result["timing"] if row["kind"] != "dense"]
+        values = {kind: [next(r for r in run["timing"] if r["kind"] == kind)["vs_dense_interval"][1]
+                         for run in result["processes"]] for kind in kinds}
+        lines.append(f"- {result['model']} {result['mode']}, each of {len(result['processes'])} processes against "
+                     "dense: " + "; ".join(f"{kind} " + ", ".join(f"{v:.3f}" for v in found)
+                                            for kind, found in values.items()))
+    return lines
 
 
 def run_lines(results):
@@ -495,14 +578,18 @@ def run_lines(results):
         first = found[0]
         how = next((f": turns of {r['turn']} steps, {r['orders']} orders" for r in found if "turn" in r), "")
         load = f", load average {first['load'][0]} / {first['load'][1]} at start / end" if "load" in first else ""
+        if first.get("other_cpu") is not None:
+            load += f", other processes {first['other_cpu']:.1%} of the CPUs"
         parts = ", ".join(r.get("mode", "memory") for r in found)
         lines.append(f"`{command}` ({parts}{how}; {first['minutes']:.1f} min{load})")
     return lines
 
 
-def command_for(name, part, repeats=None, quick=False):
+def command_for(name, part, repeats=None, quick=False, processes=1):
     """The command that measures one part ("graph", "xla" or "memory") of one model, and nothing else."""
     size = " --quick" if quick else (f" --repeats {repeats}" if repeats and part != "memory" else "")
+    if processes > 1 and part != "memory":
+        size += f" --processes {processes}"
     modes = " --modes none" if part == "memory" else f" --modes {part} --no-memory"
     return f"python benchmarks/bench_scale.py{size} --models '{name}'{modes}"
 
@@ -516,15 +603,22 @@ def render(on_gpu=False):
     measured = {name: [r for r in results if r["model"] == name] for name in MODELS}
     commands = "; ".join(f"{name}: " + ", ".join(run_lines(found)) for name, found in measured.items() if found)
     devices = sorted({r["device"] for r in results})
-    busy = sorted({r["model"] for r in results if "load" not in r or max(r["load"]) > (os.cpu_count() or 1)})
-    quiet = "" if on_gpu else ("; idle: load average at or below the core count" if not busy else "")
+    timed = [r for r in results if "mode" in r]  # memory: exact bytes, and peaks that other work does not raise
+    busy = [f"{r['model']} {r['mode']}" for r in timed if (r.get("other_cpu") or 0) > OTHER_WORK_LIMIT]
+    unknown = [f"{r['model']} {r['mode']}" for r in timed if r.get("other_cpu") is None]
+    quiet = "" if on_gpu or busy or unknown else (
+        f"; idle: other processes used at most {OTHER_WORK_LIMIT:.0%} of the CPUs during every timed run")
     lines = report(timing, memory, commands, ", ".join(devices) + quiet, on_gpu)
     if busy and not on_gpu:
-        lines += [f"- caution ({', '.join(busy)}): measured while other work loaded the machine beyond its cores "
-                  "(or with no load recorded); step times then vary by more than the goals' 5-10% "
-                  "margins, so these verdicts are not conclusive: rerun on an idle machine"]
+        lines += [f"- caution ({', '.join(busy)}): other processes used more than {OTHER_WORK_LIMIT:.0%} of the "
+                  "CPUs during the run; step times then vary by more than the goals' 5-10% margins, so these "
+                  "verdicts are not conclusive: rerun on an idle machine"]
+    if unknown and not on_gpu:
+        lines += [f"- other work during the run was not measured for {', '.join(unknown)} (results from before "
+                  "it was recorded): their commands give the 1-minute load average at start and end only, which "
+                  "the benchmark's own busy threads raise toward the core count"]
     if timing:
-        lines += [control_line(timing)]
+        lines += [control_line(timing)] + process_lines(results)
     missing = [(name, part) for name in MODELS for part in [*MODES, "memory"]
                if not any(r.get("mode", "memory") == part for r in measured[name])]
     if missing:
@@ -550,10 +644,22 @@ def main():
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
     parser.add_argument("--render", action="store_true",
                         help="measure nothing: rewrite the section and the plot from the stored results")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="measure each mode in this many fresh processes of --repeats each, one after the "
+                             "other, each building the configurations in another balanced order (a multiple of 10 "
+                             "completes their cycles); ratios and intervals are then taken across the processes "
+                             "(default 1: in this process, intervals over its rounds)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--mode-child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child[0], args.child[1], int(args.child[2]))
+        return
+    if args.mode_child:
+        name, part, steps_scale, repeats, index = args.mode_child
+        orders = balanced_orders(TIMED)
+        print(json.dumps(measure_mode(name, MODES[part], float(steps_scale), int(repeats),
+                                      orders[int(index) % len(orders)])))
         return
     if args.render:
         render()
@@ -570,6 +676,8 @@ def main():
         parser.error("--modes none with --no-memory: nothing to measure")
     if args.repeats < 1:
         parser.error(f"--repeats {args.repeats}: must be at least 1")
+    if args.processes < 1:
+        parser.error(f"--processes {args.processes}: must be at least 1")
     repeats, scale, memory_steps = (3, 0.5, 6) if args.quick else (args.repeats, 1.0, 12)
     on_gpu = bool(tf.config.list_physical_devices("GPU"))
     device = (tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
@@ -577,8 +685,9 @@ def main():
     for name in names:
         results = []
         for part, result in measured_parts(name, modes, scale, repeats, None if args.no_memory else memory_steps,
-                                           on_gpu):
-            result = {"command": command_for(name, part, args.repeats, args.quick), "device": device, **result}
+                                           on_gpu, args.processes):
+            result = {"command": command_for(name, part, args.repeats, args.quick, args.processes), "device": device,
+                      **result}
             if not args.no_write:
                 store(name, part, result)  # now: a later part may fail
             results.append(result)

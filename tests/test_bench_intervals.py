@@ -89,3 +89,64 @@ def test_wrapper_parts_splits_the_overhead_and_counts_processes_outside_each_oth
     assert "likely miss part of the variation" in last
     runs[2] = runs[1]
     assert "in 4 of the 6 ordered pairs" in parts.report({"command": "c", "device": "d", "runs": runs})[-1]
+
+
+def test_the_replicate_interval_is_a_t_interval_on_the_log_scale(report):
+    # logs 0, 0.02, 0.04: mean 0.02, sample sd 0.02, n 3; t(2 degrees of freedom, 0.975) = 4.302652729...
+    low, ratio, high = report.replicate_interval(np.exp([0.0, 0.02, 0.04]))
+    half = 4.302652729749464 * 0.02 / math.sqrt(3)
+    assert ratio == pytest.approx(math.exp(0.02), rel=1e-12)
+    assert (low, high) == (pytest.approx(math.exp(0.02 - half), rel=1e-9), pytest.approx(math.exp(0.02 + half), rel=1e-9))
+    # a common factor scales the ratio and both ends; equal ratios give a point
+    scaled = report.replicate_interval(1.5 * np.exp([0.0, 0.02, 0.04]))
+    assert scaled == pytest.approx((1.5 * low, 1.5 * ratio, 1.5 * high), rel=1e-12)
+    assert report.replicate_interval([1.1, 1.1, 1.1]) == pytest.approx((1.1, 1.1, 1.1), rel=1e-12)
+    assert report.replicate_interval([1.2]) == (-math.inf, pytest.approx(1.2), math.inf)
+
+
+def _process(factor, aa):
+    """One process's measure_mode result, its configurations' ratios against dense scaled by ``factor``."""
+    rows = []
+    for kind, ratio in [("dense", 1.0), ("tf-mot", 1.1), ("tfprune uniform", 1.05 * factor), ("dense (A/A)", aa)]:
+        rows.append({"model": "digits CNN", "jit": False, "kind": kind, "weights": 10, "steady_ms": 2.0 * ratio,
+                     "event_ms": 1.0, "ms": 2.0 * ratio + 0.01, "steady_vs_dense": ratio, "rounds": 20,
+                     "vs_dense_interval": [ratio - 0.01, ratio, ratio + 0.01],
+                     "vs_tfmot_interval": [ratio / 1.1 - 0.01, ratio / 1.1, ratio / 1.1 + 0.01]})
+    return {"turn": 100, "orders": "balanced", "timing": rows, "steps": {}}
+
+
+def test_bench_scale_takes_ratios_and_intervals_across_processes(report):
+    """benchmarks/bench_scale.py --processes: a ratio is the geometric mean of the processes' ratios,
+    its interval :func:`replicate_interval` over them, a time the median over them; the section names
+    the cells so measured and lists every process's ratio."""
+    scale = benchmark_module("bench_scale")
+    runs = [_process(f, aa) for f, aa in [(1.0, 1.0), (1.02, 0.99), (0.98, 1.01)]]
+    rows = {r["kind"]: r for r in scale.across_processes(runs)}
+    uniform = rows["tfprune uniform"]
+    assert uniform["vs_dense_interval"] == pytest.approx(report.replicate_interval([1.05, 1.05 * 1.02, 1.05 * 0.98]))
+    assert uniform["vs_tfmot_interval"][1] == pytest.approx(
+        report.replicate_interval([1.05 / 1.1, 1.05 * 1.02 / 1.1, 1.05 * 0.98 / 1.1])[1])
+    assert uniform["steady_ms"] == pytest.approx(2.1) and uniform["processes"] == 3 and uniform["rounds"] == 20
+    assert rows["dense"]["vs_dense_interval"] == pytest.approx((1.0, 1.0, 1.0))
+    result = {"model": "digits CNN", "mode": "graph", "timing": list(rows.values()), "processes": runs}
+    line = scale.control_line(result["timing"])
+    assert "measured in several fresh processes, one after the other, digits CNN graph (3 processes of 20 rounds)" in line
+    assert "percentile bootstrap" not in line  # no cell measured in one process
+    assert "every interval contains 1" in line  # the A/A ratios 1.0, 0.99, 1.01
+    listed = scale.process_lines([result])[0]
+    assert "tfprune uniform 1.050, 1.071, 1.029" in listed and "dense (A/A) 1.000, 0.990, 1.010" in listed
+    runs[1]["timing"].reverse()
+    with pytest.raises(ValueError, match="differ in order"):
+        scale.across_processes(runs)
+
+
+def test_other_processes_cpu_share_leaves_out_this_process(report):
+    # 2 s of wall time on 2 cores: the machine was busy 3 CPU seconds, this process 1 of them
+    assert report.other_cpu_share((0.0, 10.0, 1.0), (2.0, 13.0, 2.0), cores=2) == pytest.approx(0.5)
+    assert report.other_cpu_share((0.0, 10.0, 1.0), (2.0, 11.0, 2.5), cores=2) == 0.0  # clock ticks: never below 0
+    assert report.other_cpu_share((0.0, None, 1.0), (2.0, 13.0, 2.0), cores=2) is None  # no /proc/stat
+    wall, busy, own = report.cpu_snapshot()
+    spin = sum(i * i for i in range(2_000_000))  # CPU time of this process
+    later = report.cpu_snapshot()
+    assert spin > 0 and later[0] > wall and later[2] > own
+    assert busy is None or later[1] >= busy
