@@ -317,13 +317,13 @@ def across_processes(runs):
     """The rows of the step-time table from several processes' :func:`measure_mode` results: times are
     the medians over the processes; each ratio is the geometric mean of the processes' ratios, with
     :func:`_report.replicate_interval` (a t interval over the processes, which covers what varies from
-    one process to the next as well as within each); ``rounds`` is per process."""
+    one process to the next as well as within each); ``rounds`` is the fewest of a process."""
     rows = []
     for at, first in enumerate(runs[0]["timing"]):
         each = [run["timing"][at] for run in runs]
         if any(r["kind"] != first["kind"] for r in each):
             raise ValueError(f"the processes' rows differ in order at row {at}")
-        row = {**first, "processes": len(runs)}
+        row = {**first, "processes": len(runs), "rounds": min(r["rounds"] for r in each)}
         for key in ("steady_ms", "event_ms", "ms"):
             row[key] = statistics.median(r[key] for r in each)
         row["steady_vs_dense"] = replicate_interval([r["steady_vs_dense"] for r in each])[1]
@@ -419,7 +419,10 @@ def stored_results():
         for part in [*MODES, "memory"]:
             if os.path.exists(result_path(name, part)):
                 with open(result_path(name, part), encoding="utf-8") as f:
-                    found.append(json.load(f))
+                    result = json.load(f)
+                if "processes" in result:  # its rows from the processes' own, as this code combines them
+                    result["timing"] = across_processes(result["processes"])
+                found.append(result)
     return found
 
 
@@ -526,8 +529,13 @@ def control_line(timing):
         raise ValueError(f"no {CONTROL!r} rows in the results: rerun the benchmark")
     missed = [r for r in controls if not r["vs_dense_interval"][0] <= 1.0 <= r["vs_dense_interval"][2]]
     single = [r for r in timing if r.get("processes", 1) == 1]
-    many = list(dict.fromkeys(f"{r['model']} {mode_label(r['jit'])} ({r['processes']} processes of {r['rounds']} "
-                              "rounds)" for r in timing if r.get("processes", 1) > 1))
+    cells = {}
+    for r in timing:
+        if r.get("processes", 1) > 1:
+            cells.setdefault((r["model"], mode_label(r["jit"]), r["processes"]), set()).add(r["rounds"])
+    many = [f"{name} {mode} ({processes} processes of {min(rounds)}"
+            + (f"-{max(rounds)}" if len(rounds) > 1 else "") + " rounds)"
+            for (name, mode, processes), rounds in cells.items()]
     text = "- intervals: "
     if single:
         rounds = sorted({r["rounds"] for r in single})
