@@ -1,10 +1,12 @@
 """Write one benchmark's results into its own section of docs/benchmarks.md."""
 
+import json
 import math
 import os
 import platform
 import re
 import statistics
+import subprocess
 import sys
 import time
 
@@ -24,6 +26,14 @@ def machine():
     import os as _os
 
     return f"{platform.processor() or platform.machine()}, {_os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def json_from_child(script, *args):
+    """The JSON object a fresh Python process running ``script`` with ``args`` prints on its last line of
+    standard output (a benchmark measured away from what the calling process has already built)."""
+    command = [sys.executable, os.path.abspath(script), *map(str, args)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return json.loads(output.strip().splitlines()[-1])
 
 
 def cpu_snapshot():

@@ -52,7 +52,6 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -61,8 +60,8 @@ import numpy as np
 
 from _models import resnet20
 from _timing import StepTimes, balanced_orders
-from _report import (cpu_snapshot, interval_text, interval_verdict, machine, other_cpu_share, ratio_interval,
-                     replicate_interval, update_section)
+from _report import (cpu_snapshot, interval_text, interval_verdict, json_from_child, machine, other_cpu_share,
+                     ratio_interval, replicate_interval, update_section)
 
 from tfprune.io import write_text
 
@@ -241,9 +240,7 @@ def gpu_peak_bytes(name, kind, steps):
 
 def rss_peak_bytes(name, kind, steps):
     """Peak RSS of a fresh process that builds and trains ``steps`` steps of one configuration."""
-    command = [sys.executable, os.path.abspath(__file__), "--child", name, kind, str(steps)]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])["rss_peak"]
+    return json_from_child(__file__, "--child", name, kind, steps)["rss_peak"]
 
 
 def _status_kib(field):
@@ -302,10 +299,7 @@ def measure_mode_in_processes(name, part, steps_scale, repeats, processes):
     of 10)."""
     runs = []
     for index in range(processes):
-        command = [sys.executable, os.path.abspath(__file__), "--mode-child", name, part, str(steps_scale),
-                   str(repeats), str(index)]
-        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        runs.append(json.loads(output.strip().splitlines()[-1]))
+        runs.append(json_from_child(__file__, "--mode-child", name, part, steps_scale, repeats, index))
         tfprune_rows = [r for r in runs[-1]["timing"] if r["kind"].startswith("tfprune")]
         print(f"{name} {part}, process {index + 1} of {processes}: " + ", ".join(
             f"{r['kind']} {r['vs_dense_interval'][1]:.3f}x" for r in tfprune_rows), flush=True)

@@ -10,7 +10,9 @@ step counter and call). Their differences split tfprune's steady overhead over d
 wrapper, the mask unpacking (a bitcast, a cast, a table gather and a reshape per weight) and the
 multiply and assignment.
 
-The whole measurement runs in ``--processes`` fresh processes, one after the other. Each gives every
+The whole measurement runs in ``--processes`` fresh processes, one after the other; process ``i``
+builds and warms up the configurations in order ``i`` of the balanced orders (four processes make a
+whole cycle), so that no configuration is built first or last in every process. Each gives every
 ratio against dense with a 95% interval (bootstrap over its paired rounds, as ``bench_scale.py``
 does); the report gives the median over processes and each process's value: when those spread
 wider than one process's intervals, the intervals miss a variation between processes (each
@@ -27,11 +29,11 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 
 import bench_scale
-from _report import interval_text, machine, publish, ratio_interval
+from _timing import balanced_orders
+from _report import interval_text, json_from_child, machine, publish, ratio_interval
 
 import tfprune
 from tfprune.backend import tf
@@ -62,18 +64,24 @@ def build(name, kind, total_steps, frequency):
     return model, make_callbacks
 
 
-def measure_here(repeats):
-    """{kind: {"ms": median steady step, "interval": (low, ratio, high) against dense}} in this process."""
-    times, _ = bench_scale.step_times(NAME, False, bench_scale.MODELS[NAME][1], repeats, KINDS, build)
+def build_order(index):
+    """The order in which process ``index`` builds the configurations: order ``index`` of the cycle of
+    :func:`_timing.balanced_orders`."""
+    orders = balanced_orders(KINDS)
+    return orders[index % len(orders)]
+
+
+def measure_here(repeats, index=0):
+    """{kind: {"ms": median steady step, "interval": (low, ratio, high) against dense}} in this process,
+    the configurations built in :func:`build_order` ``(index)``."""
+    times, _ = bench_scale.step_times(NAME, False, bench_scale.MODELS[NAME][1], repeats, build_order(index), build)
     return {kind: {"ms": bench_scale.summarize(times[kind])[0] * 1e3,
                    "interval": ratio_interval(times[kind][0], times["dense"][0])} for kind in KINDS}
 
 
-def measure_in_process(repeats):
+def measure_in_process(repeats, index):
     """:func:`measure_here` in a fresh Python process."""
-    command = [sys.executable, __file__, "--repeats", str(repeats), "--child"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return json.loads(output.strip().splitlines()[-1])
+    return json_from_child(__file__, "--repeats", repeats, "--child", index)
 
 
 def report(stored):
@@ -84,8 +92,9 @@ def report(stored):
     lines = [
         "## Where the wrapper's step time goes (digits CNN, graph mode)",
         "",
-        f"`{stored['command']}` on {stored['device']}: {len(runs)} fresh processes, one after the "
-        "other. The steady training step (no pruning event) of the digits CNN, timed as in the scale benchmark "
+        f"`{stored['command']}` on {stored['device']}: {len(runs)} fresh processes, one after the other"
+        + (", each building the configurations in another of the balanced orders" if "build_orders" in stored
+           else ", all building the configurations in one order") + ". The steady training step (no pruning event) of the digits CNN, timed as in the scale benchmark "
         "(100-step turns, carryover-balanced orders), with parts of tfprune's per-step masking taken out: *no "
         "unpacking* multiplies each weight by 1 instead of its unpacked mask; *no masking* also drops the "
         "assignment `weight <- weight * mask`, leaving the wrapper's step counter and call. Ratios against dense "
@@ -127,10 +136,10 @@ def main(argv=None):
                              "count completes the cycles of balanced orders of the four configurations)")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     parser.add_argument("--render", action="store_true", help="rewrite the section from the stored results")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--child", type=int, metavar="INDEX", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.child:
-        print(json.dumps(measure_here(args.repeats)))
+    if args.child is not None:
+        print(json.dumps(measure_here(args.repeats, args.child)))
         return
     if args.render:
         with open(RESULT, encoding="utf-8") as f:
@@ -140,10 +149,11 @@ def main(argv=None):
         f" {a}" for a in (argv if argv is not None else sys.argv[1:]))
     runs = []
     for index in range(args.processes):
-        runs.append(measure_in_process(args.repeats))
+        runs.append(measure_in_process(args.repeats, index))
         print(f"process {index + 1}: " + ", ".join(f"{k} {v['interval'][1]:.3f}x" for k, v in runs[-1].items()),
               flush=True)
-    stored = {"command": command, "device": f"{machine()}, TensorFlow {tf.__version__}", "runs": runs}
+    stored = {"command": command, "device": f"{machine()}, TensorFlow {tf.__version__}", "runs": runs,
+              "build_orders": [build_order(index) for index in range(args.processes)]}
     if not args.no_write:
         write_text(RESULT, json.dumps(stored, indent=1) + "\n")
     publish("wrapper_parts", report(stored), write=not args.no_write)

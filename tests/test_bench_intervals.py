@@ -151,3 +151,22 @@ def test_other_processes_cpu_share_leaves_out_this_process(report):
     later = report.cpu_snapshot()
     assert spin > 0 and later[0] > wall and later[2] > own
     assert busy is None or later[1] >= busy
+
+
+def test_a_child_process_result_is_the_json_on_its_last_line_and_a_failure_raises(report, tmp_path):
+    import subprocess
+
+    script = tmp_path / "child.py"
+    script.write_text("import json, sys\nprint('warming up')\nprint(json.dumps({'args': sys.argv[1:]}))\n"
+                      "sys.exit(int(sys.argv[1]))\n")
+    assert report.json_from_child(script, 0, "x", 2.5) == {"args": ["0", "x", "2.5"]}
+    with pytest.raises(subprocess.CalledProcessError):
+        report.json_from_child(script, 3)
+
+
+def test_wrapper_parts_processes_build_every_configuration_in_every_position_once_per_cycle():
+    parts = benchmark_module("bench_wrapper_parts")
+    orders = [parts.build_order(index) for index in range(len(parts.KINDS))]
+    for position in range(len(parts.KINDS)):
+        assert sorted(order[position] for order in orders) == sorted(parts.KINDS)
+    assert parts.build_order(len(parts.KINDS)) == orders[0]
