@@ -39,3 +39,10 @@ def balanced_orders(items):
     if n % 2 and n > 1:
         rows += [list(reversed(row)) for row in rows]
     return [[items[i] for i in row] for row in rows]
+
+
+def cycle_order(items, index):
+    """Order ``index`` of the cycle of :func:`balanced_orders` of ``items``, counting on into the next
+    cycle past its end: the order in which run (or process) ``index`` of several takes the items."""
+    orders = balanced_orders(items)
+    return orders[index % len(orders)]

@@ -59,7 +59,7 @@ import warnings
 import numpy as np
 
 from _models import resnet20
-from _timing import StepTimes, balanced_orders
+from _timing import StepTimes, balanced_orders, cycle_order
 from _report import (cpu_snapshot, interval_text, interval_verdict, json_from_child, machine, other_cpu_share,
                      ratio_interval, replicate_interval, update_section)
 
@@ -292,7 +292,7 @@ def measure_mode_in_processes(name, part, steps_scale, repeats, processes):
     """:func:`measure_mode` in ``processes`` fresh Python processes, one after the other: {"turn",
     "orders", "timing": rows whose ratios and intervals are taken across the processes
     (:func:`across_processes`), "processes": each process's :func:`measure_mode` result}. Process ``i``
-    builds and warms up the configurations in order ``i`` of :func:`_timing.balanced_orders`: a
+    builds and warms up the configurations in :func:`_timing.cycle_order` ``i``: a
     configuration built first (or last) in every process would carry whatever that position does to
     its speed into every process alike, where the interval across processes cannot see it (with every
     process building dense first and its A/A copy last, the copy ran 0.9% faster, faster in 8 processes
@@ -659,9 +659,8 @@ def main():
         return
     if args.mode_child:
         name, part, steps_scale, repeats, index = args.mode_child
-        orders = balanced_orders(TIMED)
         print(json.dumps(measure_mode(name, MODES[part], float(steps_scale), int(repeats),
-                                      orders[int(index) % len(orders)])))
+                                      cycle_order(TIMED, int(index)))))
         return
     if args.render:
         render()

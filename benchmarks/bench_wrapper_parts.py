@@ -32,7 +32,7 @@ import statistics
 import sys
 
 import bench_scale
-from _timing import balanced_orders
+from _timing import cycle_order
 from _report import interval_text, json_from_child, machine, publish, ratio_interval
 
 import tfprune
@@ -64,17 +64,11 @@ def build(name, kind, total_steps, frequency):
     return model, make_callbacks
 
 
-def build_order(index):
-    """The order in which process ``index`` builds the configurations: order ``index`` of the cycle of
-    :func:`_timing.balanced_orders`."""
-    orders = balanced_orders(KINDS)
-    return orders[index % len(orders)]
-
-
 def measure_here(repeats, index=0):
     """{kind: {"ms": median steady step, "interval": (low, ratio, high) against dense}} in this process,
-    the configurations built in :func:`build_order` ``(index)``."""
-    times, _ = bench_scale.step_times(NAME, False, bench_scale.MODELS[NAME][1], repeats, build_order(index), build)
+    the configurations built in :func:`_timing.cycle_order` ``index``."""
+    times, _ = bench_scale.step_times(NAME, False, bench_scale.MODELS[NAME][1], repeats, cycle_order(KINDS, index),
+                                      build)
     return {kind: {"ms": bench_scale.summarize(times[kind])[0] * 1e3,
                    "interval": ratio_interval(times[kind][0], times["dense"][0])} for kind in KINDS}
 
@@ -94,7 +88,8 @@ def report(stored):
         "",
         f"`{stored['command']}` on {stored['device']}: {len(runs)} fresh processes, one after the other"
         + (", each building the configurations in another of the balanced orders" if "build_orders" in stored
-           else ", all building the configurations in one order") + ". The steady training step (no pruning event) of the digits CNN, timed as in the scale benchmark "
+           else ", all building the configurations in one order")
+        + ". The steady training step (no pruning event) of the digits CNN, timed as in the scale benchmark "
         "(100-step turns, carryover-balanced orders), with parts of tfprune's per-step masking taken out: *no "
         "unpacking* multiplies each weight by 1 instead of its unpacked mask; *no masking* also drops the "
         "assignment `weight <- weight * mask`, leaving the wrapper's step counter and call. Ratios against dense "
@@ -153,7 +148,7 @@ def main(argv=None):
         print(f"process {index + 1}: " + ", ".join(f"{k} {v['interval'][1]:.3f}x" for k, v in runs[-1].items()),
               flush=True)
     stored = {"command": command, "device": f"{machine()}, TensorFlow {tf.__version__}", "runs": runs,
-              "build_orders": [build_order(index) for index in range(args.processes)]}
+              "build_orders": [cycle_order(KINDS, index) for index in range(args.processes)]}
     if not args.no_write:
         write_text(RESULT, json.dumps(stored, indent=1) + "\n")
     publish("wrapper_parts", report(stored), write=not args.no_write)

@@ -163,10 +163,3 @@ def test_a_child_process_result_is_the_json_on_its_last_line_and_a_failure_raise
     with pytest.raises(subprocess.CalledProcessError):
         report.json_from_child(script, 3)
 
-
-def test_wrapper_parts_processes_build_every_configuration_in_every_position_once_per_cycle():
-    parts = benchmark_module("bench_wrapper_parts")
-    orders = [parts.build_order(index) for index in range(len(parts.KINDS))]
-    for position in range(len(parts.KINDS)):
-        assert sorted(order[position] for order in orders) == sorted(parts.KINDS)
-    assert parts.build_order(len(parts.KINDS)) == orders[0]

@@ -43,3 +43,13 @@ def test_the_check_rejects_a_rotation_and_an_incomplete_cycle(timing, n):
 
 def test_two_items_alternate(timing):
     assert timing.balanced_orders(["dense", "pruned"]) == [["dense", "pruned"], ["pruned", "dense"]]
+
+
+@pytest.mark.parametrize("n", [4, 5])
+def test_successive_processes_take_the_orders_of_one_cycle_then_start_again(timing, n):
+    items = list(range(n))
+    cycle = timing.balanced_orders(items)
+    assert [timing.cycle_order(items, index) for index in range(2 * len(cycle))] == cycle + cycle
+    for position in range(n):  # so, over one cycle, every item is built in every position equally often
+        counts = collections.Counter(timing.cycle_order(items, index)[position] for index in range(len(cycle)))
+        assert set(counts) == set(items) and set(counts.values()) == {len(cycle) // n}
