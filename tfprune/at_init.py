@@ -26,7 +26,7 @@ from tfprune import layers, masks as masks_mod, scoring, training_guard
 from tfprune._validate import check_int, check_sparsity
 from tfprune.collapse import CollapseWarning, collapse_report, warn_collapse  # noqa: F401 (re-exported)
 from tfprune.registry import load
-from tfprune.pruning import copy_model, is_pruned, layer_schedules, prunable_or_fail, wrap
+from tfprune.pruning import copy_model, is_pruned, layer_schedules, prunable_or_fail, wrap_private_copy
 from tfprune.schedules import OneShot
 from tfprune.score_masks import select_masks
 from tfprune.scoring import _common
@@ -145,7 +145,8 @@ def prune_at_init(model: Any, sparsity: float, score: str | Callable = "snip",
 
     targets = {k: 1.0 - float(chosen[k].mean()) for k in chosen}
     name = allocation if isinstance(allocation, str) else allocations.entry(allocation).name
-    pruned = training_guard.install(wrap(work, layer_schedules(found, OneShot(sparsity), targets, False, name)))
+    schedules = layer_schedules(found, OneShot(sparsity), targets, False, allocation)
+    pruned = training_guard.install(wrap_private_copy(work, schedules))
     masks_mod.apply_masks(pruned, chosen)
     dead_after_rescale = sbp_si.rescale(pruned, dense) if rescale else None
     report = collapse_report(pruned)

@@ -54,10 +54,24 @@ def _resolve_schedule(sparsity, schedule):
 
 
 def wrap(model: Any, schedules: Mapping[str, LayerSchedule]) -> Any:
-    """A copy of ``model`` with the layers at the paths of ``schedules`` wrapped; masks all ones.
+    """A copy of ``model`` with the layers at the paths of ``schedules`` ({layer path:
+    :class:`~tfprune.schedules.LayerSchedule}`, as :func:`layer_schedules` makes them) wrapped;
+    masks all ones. ``model`` is not modified."""
+    _check_unwrapped(model)
+    if not isinstance(schedules, Mapping):
+        raise TypeError(f"schedules={type(schedules).__name__}: expected a mapping {{layer path: LayerSchedule}}")
+    paths = list(dict.fromkeys(w.path for w in layers.prunable(model).values()))
+    unknown = [p for p in schedules if p not in paths]
+    if unknown:
+        raise ValueError(f"schedules: {unknown} are not paths of prunable layers; the prunable layers are {paths}")
+    wrong = {p: type(s).__name__ for p, s in schedules.items() if not isinstance(s, LayerSchedule)}
+    if wrong:
+        raise TypeError(f"schedules: {wrong}: expected tfprune.schedules.LayerSchedule values")
+    return wrap_private_copy(copy_model(model), schedules)
 
-    ``model`` must be a private copy (its unwrapped layers are reused).
-    """
+
+def wrap_private_copy(model: Any, schedules: Mapping[str, LayerSchedule]) -> Any:
+    """:func:`wrap` on a private copy ``model`` (its unwrapped layers are reused), unchecked."""
     def replace(path, layer):
         schedule = schedules.get(path)
         return layer if schedule is None else wrap_layer(layer, schedule)
@@ -84,13 +98,26 @@ def prunable_or_fail(model: Any, exclude: Any = None) -> dict:
 
 
 def layer_schedules(found: Mapping[str, Any], schedule: Schedule, targets: Mapping[str, float],
-                    adaptive: bool = False, allocation: str | None = None,
+                    adaptive: bool = False, allocation: str | Callable | None = None,
                     overrides: Mapping[str, float] | None = None) -> dict[str, LayerSchedule]:
-    """{layer path: LayerSchedule} holding ``targets`` ({key: sparsity}) for the weights in ``found``."""
+    """{layer path: LayerSchedule} holding ``targets`` ({key: sparsity}) for the weights in ``found``.
+
+    ``allocation``: a registered name or function is recorded by name; an unregistered function is
+    kept in memory (``LayerSchedule.function``) and recorded as None, so a saved model never
+    continues with another allocation that happens to share its ``__name__``.
+    """
+    name, function = None, None
+    if allocation is not None:
+        method = allocations.entry(allocation)
+        if allocations.ALLOCATIONS.get(method.name, None) is method:
+            name = method.name
+        else:
+            function = method.load()
     by_path = {}
     for key, weight in found.items():
         by_path.setdefault(weight.path, []).append(targets[key])
-    return {path: LayerSchedule(schedule, values, adaptive, allocation, overrides) for path, values in by_path.items()}
+    return {path: LayerSchedule(schedule, values, adaptive, name, overrides, function)
+            for path, values in by_path.items()}
 
 
 def prune(model: Any, sparsity: float | None = None, allocation: str | Callable = "lamp",
@@ -136,8 +163,7 @@ def prune(model: Any, sparsity: float | None = None, allocation: str | Callable 
     adaptive = bool(reallocate or method.adaptive)
     first_event = schedule.events[0][1] if schedule.events else schedule.sparsity
     initial = allocations.allocate(allocation, weights, first_event, overrides) if adaptive else final
-    name = allocation if isinstance(allocation, str) else method.name
-    pruned = wrap(model, layer_schedules(found, schedule, initial, adaptive, name, overrides))
+    pruned = wrap_private_copy(model, layer_schedules(found, schedule, initial, adaptive, allocation, overrides))
     if not schedule.events:
         masks.apply_masks(pruned, masks.magnitude_masks(weights, final))
     return training_guard.install(pruned)

@@ -111,6 +111,20 @@ class UpdateMasks(_StepCounter):
             layer.update_masks(step)
 
 
+def allocation_of(schedule: Any, allocation: str | Callable | None = None) -> Callable:
+    """The allocation function a model's re-allocations run: ``allocation`` when given, else the
+    one its :class:`~tfprune.schedules.LayerSchedule` holds (a function kept in memory, or a
+    registered name); a clear error for a saved model pruned with an unregistered function."""
+    chosen = allocation or schedule.function or schedule.allocation
+    if chosen is None:
+        raise ValueError(
+            "allocation=None: this model was pruned with an unregistered allocation function, which a saved "
+            "model cannot name; pass it again with tfprune.callbacks(model, allocation=function), or register "
+            "it with tfprune.allocation.register(name, function) before pruning"
+        )
+    return allocations.get(chosen)
+
+
 class RefreshAllocation(UpdateMasks):
     """Recompute the per-layer targets from the current weights before each pruning step, then the
     masks."""
@@ -123,7 +137,7 @@ class RefreshAllocation(UpdateMasks):
         super().on_train_begin(logs)
         self._schedules = _layer_schedules(self.model)
         first = next(iter(self._schedules.values()))
-        self._allocate = allocations.get(self.allocation or first.allocation)
+        self._allocate = allocation_of(first, self.allocation)
         self._overrides = first.overrides
         self._timing = first.schedule
         self._steps = set(self._timing.pruning_steps())
@@ -239,7 +253,8 @@ def callbacks(model: Any, log_dir: str | None = None, allocation: str | Callable
     Args:
       model: a model returned by :func:`tfprune.prune` (or loaded with :func:`tfprune.load_model`).
       log_dir: when given, per-layer sparsity goes to TensorBoard there.
-      allocation: only for a saved model pruned with a custom allocation function.
+      allocation: only for a saved model pruned with an unregistered allocation function (a
+        registered one is recorded by name; the model returned by ``prune`` keeps its function).
     """
     schedules = _layer_schedules(model)
     if not schedules:
@@ -249,6 +264,8 @@ def callbacks(model: Any, log_dir: str | None = None, allocation: str | Callable
     first = next(iter(schedules.values()))
     bundle = [tfmot.sparsity.keras.UpdatePruningStep()]
     adaptive = first.adaptive and first.schedule.pruning_steps()
+    if adaptive:
+        allocation_of(first, allocation)  # an unknown or missing allocation fails here, not inside fit
     bundle.append(RefreshAllocation(allocation) if adaptive else UpdateMasks())
     if getattr(first.schedule, "rewind_step", None) is not None:
         bundle.append(Rewind())

@@ -295,14 +295,17 @@ class LayerSchedule(pruning_schedule.PruningSchedule, tf.Module):
       :class:`tfprune.pruning_callbacks.RefreshAllocation` recomputes it from the current weights
       before every pruning step.
 
-    ``allocation`` and ``overrides`` are recorded so a saved model knows how to continue.
+    ``allocation`` (a registered name) and ``overrides`` are recorded so a saved model knows how
+    to continue. ``function``, an unregistered allocation function, is kept in memory only: a
+    saved model records ``allocation=None`` for it.
     """
 
-    def __init__(self, schedule, target, adaptive=False, allocation=None, overrides=None):
+    def __init__(self, schedule, target, adaptive=False, allocation=None, overrides=None, function=None):
         tf.Module.__init__(self, name="layer_schedule")
         self.schedule = deserialize(schedule)
         self.adaptive = bool(adaptive)
         self.allocation = allocation
+        self.function = function
         self.overrides = dict(overrides or {})
         values = np.atleast_1d(np.asarray(target, dtype=np.float32))
         if values.ndim != 1 or values.size == 0:
