@@ -121,11 +121,25 @@ def test_bad_arguments_are_refused(kwargs, error, match):
         select(mlp(), data(), progress=False, **kwargs)
 
 
-def test_bad_data_is_refused():
-    with pytest.raises(TypeError, match="data=ndarray"):
-        select(mlp(), np.zeros((4, 8)), "l1", width=0.5)
-    with pytest.raises(ValueError, match="same length"):
-        select(mlp(), (np.zeros((4, 8)), np.zeros(3)), "l1", width=0.5)
+X4 = np.zeros((4, 8), np.float32)
+
+
+@pytest.mark.parametrize("data, error, match", [
+    (X4, TypeError, "data=ndarray"),
+    ((X4, np.zeros(3)), ValueError, r"x has 4 examples but y has 3 \(select, selection data\)"),
+    ((np.zeros((0, 8)), np.zeros(0)), ValueError, r"data: no examples"),
+    ((np.zeros((4, 5)), np.zeros(4)), ValueError, r"x has shape \(4, 5\) but the model expects .*\(None, 8\)"),
+    ((X4, np.array([0, 1, 2, 3])), ValueError, r"labels range over \[0, 3\] but the model has 3 classes"),
+    ((X4, np.array([0, -1, 2, 1])), ValueError, r"labels range over \[-1, 2\]"),
+    ((X4, np.array([0.0, 0.5, 1.0, 2.0])), ValueError, "y must hold integer class indices"),
+    ((X4, np.eye(3)[[0, 1, 2, 0]]), ValueError, r"y has shape \(4, 3\); expected \(4,\) class indices \("),
+    ((X4, np.array(["a", "b", "c", "a"])), ValueError, "y must hold integer class indices"),
+])
+def test_bad_data_is_refused_before_any_work(data, error, match):
+    """Labels out of range would make the sparse cross-entropy fail deep in TensorFlow on a CPU and
+    return NaN losses on a GPU (every candidate tied: a silently wrong selection)."""
+    with pytest.raises(error, match=match):
+        select(mlp(), data, "greedy", width=0.5, progress=False)
 
 
 

@@ -7,6 +7,8 @@ import math
 import numbers
 from typing import Any, Iterable
 
+import numpy as np
+
 
 def is_int(value: Any) -> bool:
     """True for Python/NumPy integers (not bool)."""
@@ -61,3 +63,40 @@ def named(argument: str, value: Any) -> str:
     if argument.startswith("-") or argument.isupper():
         return f"{argument} {value!r}"
     return f"{argument}={value!r}"
+
+
+def num_classes(model: Any) -> int:
+    """The classes a classifier's first output tells apart (one sigmoid unit: 2)."""
+    units = model.outputs[0].shape[-1]
+    return 2 if units == 1 else int(units)
+
+
+def check_examples(model: Any, x: np.ndarray, y: np.ndarray, context: str, one_hot: bool = True) -> None:
+    """A clear ValueError (``data: ...``, naming ``context``) unless ``x`` fits the model's input
+    and ``y`` holds one label per example: class indices in range, or one-hot rows when ``one_hot``."""
+    expected = tuple(model.inputs[0].shape[1:])
+    got = tuple(x.shape[1:])
+    if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
+        raise ValueError(
+            f"data: x has shape {tuple(x.shape)} but the model expects inputs of shape "
+            f"{(None,) + expected} ({context})"
+        )
+    if x.shape[0] == 0:
+        raise ValueError(f"data: no examples ({context})")
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"data: x has {x.shape[0]} examples but y has {y.shape[0]} ({context})")
+    classes = num_classes(model)
+    allowed = "class indices (or one-hot rows)" if one_hot else "class indices"
+    if y.ndim == 1:
+        if not (np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating) or y.dtype == bool) or \
+                not np.all(np.equal(np.mod(y, 1), 0)):
+            raise ValueError(f"data: y must hold integer {allowed} ({context})")
+        if y.size and (y.min() < 0 or y.max() >= classes):
+            raise ValueError(
+                f"data: labels range over [{int(y.min())}, {int(y.max())}] but the model has {classes} classes "
+                f"({context})"
+            )
+    elif not (one_hot and y.ndim == 2 and y.shape[1] == model.outputs[0].shape[-1]):
+        expected_y = f"({x.shape[0]},) class indices" + (
+            f" or ({x.shape[0]}, {model.outputs[0].shape[-1]}) one-hot rows" if one_hot else "")
+        raise ValueError(f"data: y has shape {tuple(y.shape)}; expected {expected_y} ({context})")

@@ -11,7 +11,7 @@ import numbers
 import numpy as np
 
 from tfprune import layers
-from tfprune._validate import check_int
+from tfprune._validate import check_examples, check_int, num_classes
 from tfprune.backend import keras, tf
 from tfprune.pruning import is_pruned, prunable_or_fail
 
@@ -114,40 +114,6 @@ def classification_loss(logits, labels):
 # --------------------------------------------------------------------------- data
 
 
-def _num_classes(model):
-    units = model.outputs[0].shape[-1]
-    return 2 if units == 1 else int(units)
-
-
-def _check_shapes(model, x, y, scorer):
-    expected = tuple(model.inputs[0].shape[1:])
-    got = tuple(x.shape[1:])
-    if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):
-        raise ValueError(
-            f"data: x has shape {tuple(x.shape)} but the model expects inputs of shape "
-            f"{(None,) + expected} (score={scorer!r})"
-        )
-    if x.shape[0] == 0:
-        raise ValueError(f"data: the scoring batch is empty (score={scorer!r})")
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"data: x has {x.shape[0]} examples but y has {y.shape[0]}")
-    classes = _num_classes(model)
-    if y.ndim == 1:
-        if not np.issubdtype(y.dtype, np.integer) and not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError("data: y must hold integer class indices (or one-hot rows)")
-        if y.size and (y.min() < 0 or y.max() >= classes):
-            raise ValueError(
-                f"data: labels range over [{int(y.min())}, {int(y.max())}] but the model has {classes} classes"
-            )
-    elif y.ndim == 2 and y.shape[1] == model.outputs[0].shape[-1]:
-        pass
-    else:
-        raise ValueError(
-            f"data: y has shape {tuple(y.shape)}; expected ({x.shape[0]},) class indices or "
-            f"({x.shape[0]}, {model.outputs[0].shape[-1]}) one-hot rows"
-        )
-
-
 def _from_dataset(dataset, model, per_class, seed):
     spec = dataset.element_spec
     if not isinstance(spec, tuple) or len(spec) != 2:
@@ -155,7 +121,7 @@ def _from_dataset(dataset, model, per_class, seed):
     rank = len(model.inputs[0].shape)
     if spec[0].shape.rank == rank:  # batched
         dataset = dataset.unbatch()
-    classes = _num_classes(model)
+    classes = num_classes(model)
     xs, ys, counts = [], [], np.zeros(classes, np.int64)
     for i, (x, y) in enumerate(dataset.take(_MAX_SCAN).as_numpy_iterator()):
         label = int(np.argmax(y)) if np.ndim(y) == 1 else int(y)
@@ -200,7 +166,7 @@ def scoring_batch(model, data, scorer, samples_per_class=SAMPLES_PER_CLASS, seed
         )
     if x.ndim == 0 or y.ndim == 0:
         raise ValueError("data: x and y must be arrays with a leading example axis")
-    _check_shapes(model, x, y, scorer)
+    check_examples(model, x, y, f"score={scorer!r}")
     return np.asarray(x, np.float32), y
 
 

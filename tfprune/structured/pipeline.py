@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from tfprune._validate import check_int, is_real
+from tfprune._validate import check_examples, check_int, is_real
 from tfprune.structured import graph
 from tfprune.structured.counting import count_flops, count_params
 from tfprune.structured.surgery import surgery
@@ -52,16 +52,24 @@ class SelectReport:
         return "\n".join(lines)
 
 
-def _arrays(data: Any) -> tuple[tuple, tuple, str]:
-    """(train x, y), (evaluation x, y) and the evaluation split's name from Splits or an (x, y) pair."""
+def _arrays(data: Any, model: Any) -> tuple[tuple, tuple, str]:
+    """(train x, y), (evaluation x, y) and the evaluation split's name from Splits or an (x, y) pair;
+    a clear error unless every x fits ``model`` and every y holds its class indices."""
     if hasattr(data, "numpy") and hasattr(data, "num_classes"):
-        return data.numpy("train"), data.numpy("test"), "test"
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        x, y = np.asarray(data[0], np.float32), np.asarray(data[1])
-        if len(x) != len(y) or len(x) == 0:
-            raise ValueError(f"data: x and y must be non-empty with the same length, got {len(x)} and {len(y)}")
-        return (x, y), (x, y), "selection data"
-    raise TypeError(f"data={type(data).__name__}: expected tfprune.data.Splits or an (x, y) pair of arrays")
+        splits = {"train": data.numpy("train"), "test": data.numpy("test")}
+        found = splits["train"], splits["test"], "test"
+    elif isinstance(data, (tuple, list)) and len(data) == 2:
+        x, y = np.asarray(data[0]), np.asarray(data[1])
+        if x.ndim == 0 or y.ndim == 0:
+            raise ValueError("data: x and y must be arrays with a leading example axis")
+        splits = {"selection data": (x, y)}
+        found = (x, y), (x, y), "selection data"
+    else:
+        raise TypeError(f"data={type(data).__name__}: expected tfprune.data.Splits or an (x, y) pair of arrays")
+    for name, (x, y) in splits.items():
+        check_examples(model, x, y, f"select, {name}", one_hot=False)
+    (x, y), (ex, ey), split = found
+    return (np.asarray(x, np.float32), y), (np.asarray(ex, np.float32), ey), split
 
 
 def accuracy(model: Any, x: np.ndarray, y: np.ndarray, batch_size: int = 512) -> float:
@@ -147,8 +155,8 @@ def select(model: Any, data: Any, method: str = "greedy", *, width: float | None
     entry, width, tolerance = check_arguments(method, width, tolerance, options)
     check_int(seed, "seed", minimum=0)
     check_int(finetune_epochs, "finetune_epochs", minimum=0)
-    (x, y), (ex, ey), split = _arrays(data)
     keep = _keep_counts(model, layers, width)
+    (x, y), (ex, ey), split = _arrays(data, model)
     before = {n: graph.channel_groups(model)[n].width for n in keep}
 
     start = time.perf_counter()
