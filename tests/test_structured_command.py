@@ -55,6 +55,70 @@ def test_select_command_refuses_bad_input(tmp_path, saved_cnn, args, message):
     assert not out.exists()
 
 
-def test_select_study_command_refuses_bad_sizes(tmp_path):
-    result = CliRunner().invoke(select_study_command, ["--sizes", "10,abc", "--output", str(tmp_path / "s")])
-    assert result.exit_code == 1 and "--sizes='10,abc': expected comma-separated integers" in result.output
+@pytest.mark.parametrize("sizes", ["10,abc", ",", ""])
+def test_select_study_command_refuses_bad_sizes(tmp_path, sizes):
+    result = CliRunner().invoke(select_study_command, ["--sizes", sizes, "--output", str(tmp_path / "s")])
+    assert result.exit_code == 1 and f"--sizes={sizes!r}: expected comma-separated integers" in result.output
+
+
+def test_select_study_command_checks_its_output_folder_before_any_work(tmp_path):
+    (tmp_path / "file").write_text("mine")
+    result = CliRunner().invoke(select_study_command, ["--output", str(tmp_path / "file" / "s")])
+    assert result.exit_code == 1 and "is a file, so the folder cannot be made" in result.output, result.output
+
+
+def _saved(tmp_path, layers, name):
+    model = keras.Sequential([keras.Input((8, 8, 1)), *layers])
+    path = str(tmp_path / name)
+    model.save(path)
+    return path
+
+
+def test_select_command_refuses_a_model_with_other_classes_before_any_work(tmp_path):
+    five = _saved(tmp_path, [keras.layers.Flatten(), keras.layers.Dense(6, name="h"), keras.layers.Dense(5)], "m.keras")
+    result = CliRunner().invoke(select_command, ["--model", five, "--method", "l1", "--width", "0.5",
+                                                 "--output", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert f"--model {five!r} has 5 output units, but dataset 'digits' has 10 classes" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("where", ["output-under-a-file", "export-is-an-output-file"])
+def test_select_command_checks_its_paths_before_any_work(tmp_path, saved_cnn, where):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("mine")
+    out = blocker / "out" if where == "output-under-a-file" else tmp_path / "out"
+    args = ["--model", saved_cnn, "--method", "l1", "--width", "0.5", "--quiet", "--output", str(out)]
+    if where == "export-is-an-output-file":
+        args += ["--export", str(out / "widths.png")]
+    result = CliRunner().invoke(select_command, args)
+    assert result.exit_code == 1, result.output
+    message = (f"--output {str(out)!r}" if where == "output-under-a-file" else
+               "is one of the files --output writes (model.keras, report.json, widths.png)")
+    assert message in result.output and "accuracy" not in result.output, result.output  # no selection ran
+    assert blocker.read_text() == "mine" and not (tmp_path / "out").exists()
+
+
+def test_select_command_replaces_its_own_files_and_keeps_the_others(tmp_path, saved_cnn):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    (out / "report.md").write_text("from an earlier prune run")
+    (out / "report.json").write_text("old")
+    args = ["--model", saved_cnn, "--method", "l1", "--width", "0.5", "--quiet", "--output", str(out)]
+    assert CliRunner().invoke(select_command, args).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["model.keras", "notes.txt", "report.json", "report.md",
+                                                     "widths.png"]
+    assert (out / "notes.txt").read_text() == "mine" and (out / "report.md").read_text() == "from an earlier prune run"
+    assert json.loads((out / "report.json").read_text())["method"] == "l1"
+
+
+def test_select_command_loads_a_lambda_model_only_with_allow_lambda(tmp_path):
+    path = _saved(tmp_path, [keras.layers.Lambda(lambda t: 2.0 * t), keras.layers.Flatten(),
+                             keras.layers.Dense(6, name="h"), keras.layers.Dense(10)], "lambda.keras")
+    args = ["--model", path, "--method", "l1", "--width", "0.5", "--quiet", "--output", str(tmp_path / "out")]
+    refused = CliRunner().invoke(select_command, args)
+    assert refused.exit_code == 1 and "--allow-lambda" in refused.output
+    allowed = CliRunner().invoke(select_command, [*args, "--allow-lambda"])
+    assert allowed.exit_code == 0, allowed.output
+    assert json.loads((tmp_path / "out" / "report.json").read_text())["widths"] == {"h": {"before": 6, "after": 3}}

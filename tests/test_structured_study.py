@@ -41,3 +41,32 @@ def test_bad_study_arguments_are_refused():
         pretraining_study(x, y, sizes=(5,), hidden=8, keep=9)
     with pytest.raises(ValueError, match="threshold=-1"):
         pretraining_study(x, y, sizes=(5,), threshold=-1)
+
+
+X, Y = np.zeros((10, 3), np.float32), np.zeros(10, np.int64)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(sizes=()), r"sizes=\[\]: give at least one value"),
+    (dict(checkpoints=[]), r"checkpoints=\[\]: give at least one value"),
+    (dict(batch_size=0), "batch_size=0: must be an integer >= 1"),
+    (dict(candidates=0), "candidates=0: must be an integer >= 1"),
+    (dict(seed=-1), "seed=-1: must be an integer >= 0"),
+    (dict(learning_rate=0), "learning_rate=0: must be a positive finite number$"),
+    (dict(learning_rate="0.05"), "learning_rate='0.05': must be a positive finite number"),
+    (dict(learning_rate=math.inf), "learning_rate=inf: must be a positive finite number"),
+    (dict(y=np.full(10, -1)), "y: must hold class indices .* smallest -1"),
+    (dict(y=np.zeros(10, np.float32)), "y: must hold class indices .* dtype float32"),
+    (dict(y=np.zeros((10, 2), np.int64)), r"x, y: need \(N, ...\) inputs and N labels"),
+])
+def test_every_study_argument_is_checked_before_any_training(kwargs, match):
+    x, y = kwargs.pop("x", X), kwargs.pop("y", Y)
+    with pytest.raises(ValueError, match=match):
+        pretraining_study(x, y, **{"sizes": (5,), **kwargs})
+
+
+def test_an_output_folder_that_cannot_be_made_is_refused_before_any_training(tmp_path):
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(ValueError, match=r"output='.*file/out'.* is a file, so the folder cannot be made"):
+        pretraining_study(X, Y, sizes=(5,), output=str(tmp_path / "file" / "out"))
+    assert (tmp_path / "file").read_text() == "mine"

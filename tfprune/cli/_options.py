@@ -191,7 +191,7 @@ def load_cli_model(model_path, compile=True, allow_lambda=False, argument="--mod
         raise
 
 
-def _check_fits(model, model_path, splits):
+def check_fits(model, model_path, splits):
     """A clear error when the model's inputs or classes do not fit the data set ``splits``."""
     expected = tuple(model.input_shape[1:])
     if expected != tuple(splits.input_shape):
@@ -224,7 +224,7 @@ def load_user_model(model_path, splits, allow_lambda=False):
             model = load_cli_model(model_path, compile=False, allow_lambda=allow_lambda)
     finally:
         absl.setLevel(level)
-    _check_fits(model, model_path, splits)
+    check_fits(model, model_path, splits)
     return model
 
 

@@ -27,11 +27,11 @@ def _same(a, b):
     return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
-def check_paths(output, model_path=None, export_path=None):
+def check_paths(output, model_path=None, export_path=None, files=OUTPUT_FILES):
     """Before any work: every output location can be written, and no output overwrites an input
-    or another output of the same run."""
+    or another output of the same run (``files``: the names written into ``output``)."""
     check_folder(output, "--output")
-    written = [os.path.join(output, name) for name in OUTPUT_FILES]
+    written = [os.path.join(output, name) for name in files]
     if model_path:
         if _same(model_path, output):
             raise ValueError(f"--output {output!r}: is the --model folder; choose another output folder")
@@ -42,7 +42,7 @@ def check_paths(output, model_path=None, export_path=None):
     if export_path:
         if any(_same(export_path, path) for path in written):
             raise ValueError(
-                f"--export {export_path!r}: is one of the files --output writes ({', '.join(OUTPUT_FILES)}); "
+                f"--export {export_path!r}: is one of the files --output writes ({', '.join(files)}); "
                 "choose another name"
             )
         if model_path and _same(export_path, model_path):
@@ -73,12 +73,13 @@ def markdown(summary, accuracy, settings, rounds=None):
     return "\n".join(lines)
 
 
-def _carry_over(folder, staging):
-    """Link (or copy) the entries of ``folder`` that are not tfprune's output files into ``staging``."""
+def _carry_over(folder, staging, written):
+    """Link (or copy) the entries of ``folder`` that this run does not write (``written``: names)
+    into ``staging``."""
     if not os.path.isdir(folder):
         return
     for name in os.listdir(folder):
-        if name in OUTPUT_FILES or name.startswith(LEGACY_STAGING):
+        if name in written or name.startswith(LEGACY_STAGING):
             continue
         source, target = os.path.join(folder, name), os.path.join(staging, name)
         if os.path.isdir(source) and not os.path.islink(source):
@@ -98,33 +99,38 @@ def _link_or_copy(source, target):
     return target
 
 
-def write_output(folder, model, summary, accuracy, settings, title, rounds=None):
-    """Write model.keras, report.md, report.json and sparsity.png into ``folder`` as one unit;
-    their paths. Other files already in ``folder`` are kept. ``rounds``: the per-round rows of an
-    iterative schedule (:class:`tfprune.RoundLog` records), in report.md and report.json."""
-    from tfprune.cli.report import plot_png
-
+def write_folder(folder, model, files):
+    """Write ``model`` (model.keras) and ``files`` ({name: bytes}) into ``folder`` as one unit;
+    their paths. Other files already in ``folder`` are kept."""
     check_folder(folder, "--output")
     os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
     staging = make_temporary_folder(folder)
     try:
-        _carry_over(folder, staging)
+        _carry_over(folder, staging, {"model.keras", *files})
         model.save(os.path.join(staging, "model.keras"))
-        report = {"settings": settings, "accuracy": accuracy, "summary": summary}
-        if rounds:
-            report["rounds"] = rounds
-        files = {
-            "report.md": markdown(summary, accuracy, settings, rounds).encode(),
-            "report.json": json.dumps(report, indent=2, default=list).encode(),
-            "sparsity.png": plot_png(summary, accuracy, title),
-        }
         for name, data in files.items():
             with open(os.path.join(staging, name), "wb") as f:
                 f.write(data)
         replace_folder(staging, folder)
-        return [os.path.join(folder, name) for name in OUTPUT_FILES]
+        return [os.path.join(folder, name) for name in ("model.keras", *files)]
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_output(folder, model, summary, accuracy, settings, title, rounds=None):
+    """Write model.keras, report.md, report.json and sparsity.png into ``folder`` as one unit
+    (:func:`write_folder`); their paths. ``rounds``: the per-round rows of an iterative schedule
+    (:class:`tfprune.RoundLog` records), in report.md and report.json."""
+    from tfprune.cli.report import plot_png
+
+    report = {"settings": settings, "accuracy": accuracy, "summary": summary}
+    if rounds:
+        report["rounds"] = rounds
+    return write_folder(folder, model, {
+        "report.md": markdown(summary, accuracy, settings, rounds).encode(),
+        "report.json": json.dumps(report, indent=2, default=list).encode(),
+        "sparsity.png": plot_png(summary, accuracy, title),
+    })
 
 
 def check_reached(summary, settings):

@@ -17,6 +17,7 @@ import click
 
 from tfprune._validate import is_real
 from tfprune.cli._errors import clean_errors
+from tfprune.cli._options import allow_lambda_option
 
 #: The temperature kinds, as in :data:`tfprune.diagnostics.trainers.KINDS` (kept here so that
 #: ``--help`` imports no TensorFlow).
@@ -69,10 +70,11 @@ def parse_numbers(text: str, option: str, integer: bool = False) -> list:
 @click.option("--out", "out_dir", default="tfprune-regimes", show_default=True,
               help="Output folder (resumable records, diagram, report).")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@allow_lambda_option
 @clean_errors
 def regimes_command(temperature, densities, dataset, data_dir, model_path, allocation, epochs, retrain_epochs,
                     learning_rate, batch_size, seeds, points, cka_batches, mc_threshold, cka_threshold, out_dir,
-                    quiet):
+                    quiet, allow_lambda):
     """Sweep a training temperature x pruning density; label each cell I / II-A / II-B; advise."""
     kind, temperatures = parse_temperature(temperature)
     density_values = parse_numbers(densities, "--densities")
@@ -84,7 +86,7 @@ def regimes_command(temperature, densities, dataset, data_dir, model_path, alloc
 
     thresholds = Thresholds(mc=mc_threshold, cka=cka_threshold)
     splits = data.load(dataset, batch_size=batch_size, data_dir=data_dir)
-    build = _user_builder(model_path, splits) if model_path else \
+    build = _user_builder(model_path, splits, allow_lambda) if model_path else \
         (lambda seed: bn_model(splits.input_shape, splits.num_classes, seed=seed))
     train = make_trainer(kind, splits.numpy("train"), epochs=epochs, learning_rate=learning_rate,
                          batch_size=batch_size, retrain_epochs=retrain_epochs)
@@ -100,15 +102,13 @@ def regimes_command(temperature, densities, dataset, data_dir, model_path, alloc
                    f"{100 * record['test_accuracy']:.2f}%")
 
 
-def _user_builder(model_path, splits):
+def _user_builder(model_path, splits, allow_lambda=False):
     """``build(seed)``: the architecture of the ``--model`` file with fresh weights."""
     from tfprune.backend import keras
-    from tfprune.cli._options import load_cli_model
+    from tfprune.cli._options import check_fits, load_cli_model
 
-    template = load_cli_model(model_path, compile=False)
-    if tuple(template.input_shape[1:]) != tuple(splits.input_shape):
-        raise ValueError(f"--model {model_path!r} takes inputs of shape {tuple(template.input_shape[1:])}, but "
-                         f"dataset {splits.name!r} has {tuple(splits.input_shape)}")
+    template = load_cli_model(model_path, compile=False, allow_lambda=allow_lambda)
+    check_fits(template, model_path, splits)
 
     def build(seed):
         keras.utils.set_random_seed(seed)

@@ -6,16 +6,21 @@ TensorFlow is imported inside the commands only.
 from __future__ import annotations
 
 import json
-import os
 
 import click
 
 from tfprune.cli._errors import clean_errors
+from tfprune.cli._options import allow_lambda_option
 from tfprune.structured import SELECTORS
 
+#: The files ``tfprune select`` writes into ``--output`` (with model.keras).
+SELECT_FILES = ("model.keras", "report.json", "widths.png")
 
-def plot_widths(report, path: str) -> None:
-    """A bar chart of the channels per group before and after selection, written to ``path``."""
+
+def plot_widths(report) -> bytes:
+    """A bar chart of the channels per group before and after selection, as PNG bytes."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -31,8 +36,10 @@ def plot_widths(report, path: str) -> None:
     ax.set_title(f"{report.method}: {report.params_before:,} -> {report.params_after:,} parameters")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
     plt.close(fig)
+    return buffer.getvalue()
 
 
 @click.command("select")
@@ -54,31 +61,30 @@ def plot_widths(report, path: str) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the narrow model as a verified float32 .tflite file here.")
+@allow_lambda_option
 @clean_errors
 def select_command(model_path, dataset, data_dir, method, width, tolerance, candidates, finetune_epochs,
-                   seed, output, quiet, export_path):
+                   seed, output, quiet, export_path, allow_lambda):
     """Remove whole neurons/filters of a trained model (greedy forward selection, L1 or random) and
     write the narrower model (model.keras), report.json and widths.png to OUTPUT."""
-    from tfprune import data, io
+    from tfprune import data
     from tfprune.backend import tf
-    from tfprune.cli._options import load_cli_model
+    from tfprune.cli._options import check_fits, load_cli_model
+    from tfprune.cli._output import check_paths, write_folder
     from tfprune.structured import select
     from tfprune.structured.pipeline import check_arguments
 
     options = {"candidates": candidates} if method == "greedy" else {}
     check_arguments(method, width, tolerance, options)
+    check_paths(output, model_path, export_path, files=SELECT_FILES)
     tf.keras.utils.set_random_seed(seed)
     splits = data.load(dataset, seed=seed, data_dir=data_dir)
-    model = load_cli_model(model_path, compile=False)
-    if tuple(model.input_shape[1:]) != tuple(splits.input_shape):
-        raise ValueError(f"--model {model_path!r} takes inputs of shape {tuple(model.input_shape[1:])}, but "
-                         f"dataset {dataset!r} has {tuple(splits.input_shape)}")
+    model = load_cli_model(model_path, compile=False, allow_lambda=allow_lambda)
+    check_fits(model, model_path, splits)
     small, report = select(model, splits, method, width=width, tolerance=tolerance, seed=seed,
                            progress=not quiet, finetune_epochs=finetune_epochs, **options)
-    os.makedirs(output, exist_ok=True)
-    small.save(os.path.join(output, "model.keras"))
-    io.write_text(os.path.join(output, "report.json"), json.dumps(report.to_dict(), indent=2))
-    plot_widths(report, os.path.join(output, "widths.png"))
+    write_folder(output, small, {"report.json": json.dumps(report.to_dict(), indent=2).encode(),
+                                 "widths.png": plot_widths(report)})
     click.echo(report.format())
     if export_path:
         from tfprune.export import to_tflite
@@ -90,9 +96,12 @@ def select_command(model_path, dataset, data_dir, method, width, tolerance, cand
 
 def _int_list(text: str, option: str) -> list[int]:
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"{option}={text!r}: expected comma-separated integers, e.g. 250,500,1000") from None
+        values = []
+    if not values:
+        raise ValueError(f"{option}={text!r}: expected comma-separated integers, e.g. 250,500,1000")
+    return values
 
 
 @click.command("select-study")
@@ -114,7 +123,9 @@ def select_study_command(dataset, data_dir, sizes, checkpoints, hidden, keep, th
     """Pre-training budget study (Wolfe et al.): subnetwork training loss vs pre-training iterations
     for several dataset sizes; writes study.csv, loss_vs_t.png and t_star_vs_m.png to OUTPUT."""
     sizes, checkpoints = _int_list(sizes, "--sizes"), _int_list(checkpoints, "--checkpoints")
-    from tfprune import data
+    from tfprune import data, io
+
+    io.check_folder(output, "--output")
     from tfprune.structured import pretraining_study
 
     x, y = data.load(dataset, seed=seed, data_dir=data_dir).numpy("train")

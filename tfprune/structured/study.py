@@ -21,6 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from tfprune import io
 from tfprune._validate import check_int, is_real
 from tfprune.structured.greedy import greedy, per_example_loss, train_steps
 
@@ -92,14 +93,27 @@ def pretraining_study(x: np.ndarray, y: np.ndarray, sizes: Sequence[int] = (250,
     from tfprune.backend import keras
 
     x, y = np.asarray(x, np.float32), np.asarray(y)
-    if x.ndim < 2 or len(x) != len(y):
+    if x.ndim < 2 or y.ndim != 1 or len(x) != len(y):
         raise ValueError(f"x, y: need (N, ...) inputs and N labels, got shapes {x.shape} and {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
+        raise ValueError(f"y: must hold class indices (integers >= 0), got dtype {y.dtype}"
+                         + (f", smallest {y.min()}" if y.size and np.issubdtype(y.dtype, np.number) else ""))
     sizes = sorted({check_int(m, "sizes", minimum=2, maximum=len(x)) for m in sizes})
     checkpoints = sorted({check_int(t, "checkpoints", minimum=0) for t in checkpoints})
+    for argument, values in (("sizes", sizes), ("checkpoints", checkpoints)):
+        if not values:
+            raise ValueError(f"{argument}=[]: give at least one value")
     check_int(hidden, "hidden", minimum=2)
     check_int(keep, "keep", minimum=1, maximum=hidden)
-    if threshold is not None and not (is_real(threshold) and threshold > 0):
-        raise ValueError(f"threshold={threshold!r}: must be a positive number or None")
+    check_int(batch_size, "batch_size", minimum=1)
+    check_int(candidates, "candidates", minimum=1)
+    check_int(seed, "seed", minimum=0)
+    for argument, value in (("threshold", threshold), ("learning_rate", learning_rate)):
+        if (value is not None or argument == "learning_rate") and not (is_real(value) and 0 < value < math.inf):
+            raise ValueError(f"{argument}={value!r}: must be a positive finite number"
+                             + (" or None" if argument == "threshold" else ""))
+    if output is not None:
+        io.check_folder(output, "output")
     order = np.random.default_rng(seed).permutation(len(x))
     classes = int(y.max()) + 1
     rows = []
@@ -133,8 +147,6 @@ def write_study(result: StudyResult, output: str) -> dict:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from tfprune import io
-
     os.makedirs(output, exist_ok=True)
     files = {name: os.path.join(output, name) for name in ("study.csv", "loss_vs_t.png", "t_star_vs_m.png")}
     io.write_text(files["study.csv"], result.table())
@@ -147,7 +159,8 @@ def write_study(result: StudyResult, output: str) -> dict:
     ax.set(xlim=(0, None), xlabel="pre-training SGD iterations t", ylabel="subnetwork training loss")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(files["loss_vs_t.png"], dpi=120)
+    with io.atomic_path(files["loss_vs_t.png"]) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(5, 3.5))
     found = {m: t for m, t in result.t_star.items() if t is not None}
@@ -159,6 +172,7 @@ def write_study(result: StudyResult, output: str) -> dict:
     ax.set(xscale="log", xlabel="dataset size m", ylabel="t*")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(files["t_star_vs_m.png"], dpi=120)
+    with io.atomic_path(files["t_star_vs_m.png"]) as tmp:
+        fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
     return files
