@@ -5,6 +5,7 @@ TF-MOT to 80-90%) and exported in every mode; each test checks one promise of th
 """
 
 import os
+import tempfile
 import platform
 
 import numpy as np
@@ -251,9 +252,28 @@ def test_folder_missing_or_not_writable(mlp, tmp_path, monkeypatch):
         to_tflite(mlp, tmp_path / "no" / "m.tflite")
     with pytest.raises(ValueError, match="is a folder"):
         to_tflite(mlp, tmp_path)
-    monkeypatch.setattr(os, "access", lambda *a, **k: False)  # (root ignores chmod, so fake it)
+    def refuse(*args, **kwargs):  # (root ignores chmod, so fake a folder no file can be made in)
+        raise PermissionError("read-only")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     with pytest.raises(ValueError, match="is not writable"):
         to_tflite(mlp, tmp_path / "m.tflite")
+    monkeypatch.undo()
+    assert _file_listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(atol="1e-3"), r"atol='1e-3': expected a positive finite number, or None"),
+    (dict(atol=-1.0), r"atol=-1.0: expected a positive finite number"),
+    (dict(atol=float("nan")), r"atol=nan: expected a positive finite number"),
+    (dict(min_top1_agreement=90), r"min_top1_agreement=90: expected a fraction in \[0, 1\] \(0.9 for 90%\)"),
+    (dict(min_top1_agreement=None), r"min_top1_agreement=None: expected a fraction"),
+    (dict(calibration_samples=True), r"calibration_samples=True: expected a positive integer"),
+])
+def test_verification_settings_are_checked_before_any_conversion(mlp, tmp_path, monkeypatch, kwargs, match):
+    monkeypatch.setattr("tfprune.export.tflite.convert", lambda *a, **k: pytest.fail("converted"))
+    with pytest.raises(ValueError, match=match):
+        to_tflite(mlp, tmp_path / "m.tflite", **kwargs)
     assert _file_listing(tmp_path) == []
 
 
@@ -360,6 +380,22 @@ def test_measure_latency_both_runtimes(mlp_block, tmp_path):
     both = measure_latencies({"a": tmp_path / "m.tflite", "b": b"not a model"}, runtime="builtin", runs=12)
     assert list(both) == ["a", "b"] and both["a"].loaded and len(both) == 2
     assert not both["b"].loaded and both["b"].median_ms is None
+
+
+@pytest.mark.parametrize("models, kwargs, error, match", [
+    ({"a": "missing.tflite"}, {}, ValueError, r"models\['a'\]='missing.tflite': no such file"),
+    ({"a": 3}, {}, TypeError, r"models\['a'\]=int: expected a .tflite path or its bytes"),
+    ({}, {}, TypeError, "models={}: expected a non-empty dict"),
+    (["m.tflite"], {}, TypeError, "expected a non-empty dict"),
+    ({"a": b"x"}, dict(runs=0), ValueError, "runs=0: must be an integer >= 1"),
+    ({"a": b"x"}, dict(warmup=1.5), ValueError, "warmup=1.5: must be an integer >= 0"),
+    ({"a": b"x"}, dict(num_threads=0), ValueError, r"num_threads=0: expected -1 \(the interpreter's default\)"),
+    ({"a": b"x"}, dict(seed=-1), ValueError, "seed=-1: must be an integer >= 0"),
+    ({"a": b"x"}, dict(rounds=0), ValueError, "rounds=0: must be an integer >= 1"),
+])
+def test_latency_arguments_are_the_callers_mistakes_not_results(models, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        measure_latencies(models, **kwargs)
 
 
 def _expected_xnnpack_sparse_path():

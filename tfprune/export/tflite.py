@@ -19,15 +19,17 @@ Example:
 """
 
 import gzip
+import math
 import os
 import warnings
 
 import numpy as np
 
+from tfprune._validate import is_int, is_real
 from tfprune.backend import PruneLowMagnitude, keras, tf, tfmot
 from tfprune.export import flatbuffer, verify
 from tfprune.export.inputs import as_batch, default_batch, input_signature
-from tfprune.io import atomic_path
+from tfprune.io import atomic_path, check_parent
 
 from tfprune.export.converter_errors import _converter_error
 from tfprune.export.result import ExportError, ExportResult
@@ -54,11 +56,7 @@ def _check_folder(path):
     path = os.fspath(path)
     if os.path.isdir(path):
         raise ValueError(f"path={path!r} is a folder; give a file name such as model.tflite")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent):
-        raise ValueError(f"path={path!r}: the folder {parent!r} does not exist")
-    if not os.access(parent, os.W_OK):
-        raise ValueError(f"path={path!r}: the folder {parent!r} is not writable")
+    check_parent(path)
     return path
 
 
@@ -211,8 +209,12 @@ def to_tflite(
         raise ValueError(f"integer_io=True needs quantize='int8' (got quantize={quantize!r})")
     if not isinstance(select_tf_ops, bool):
         raise TypeError(f"select_tf_ops={select_tf_ops!r}: expected True or False")
-    if not (isinstance(calibration_samples, int) and calibration_samples > 0):
+    if not (is_int(calibration_samples) and calibration_samples > 0):
         raise ValueError(f"calibration_samples={calibration_samples!r}: expected a positive integer")
+    if atol is not None and not (is_real(atol) and 0 < atol < math.inf):
+        raise ValueError(f"atol={atol!r}: expected a positive finite number, or None for the default")
+    if not (is_real(min_top1_agreement) and 0 <= min_top1_agreement <= 1):
+        raise ValueError(f"min_top1_agreement={min_top1_agreement!r}: expected a fraction in [0, 1] (0.9 for 90%)")
     path = _check_folder(path)
     shape, dtype = input_signature(model)
     rep = as_batch(representative_data, "representative_data", shape, dtype)

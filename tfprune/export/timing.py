@@ -12,12 +12,15 @@ to be faster); on ARM it is always allowed. :func:`xnnpack_sparse_path` reports 
 """
 
 import dataclasses
+import os
 import platform
 import statistics
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
+from tfprune._validate import check_int, is_int
 from tfprune.export.verify import RUNTIMES, _interpreter, _quantize_input
 
 
@@ -48,6 +51,28 @@ def _prepare(model, runtime, num_threads, seed):
     return interp
 
 
+def _check_arguments(models, runtime, runs, warmup, num_threads, seed, rounds):
+    """A clear error for every bad argument: a runtime that cannot run a file is a result
+    (``Latency.error``), a file that is not there or a bad count is the caller's mistake."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime={runtime!r}: allowed values are {RUNTIMES}")
+    if not isinstance(models, Mapping) or not models:
+        raise TypeError(f"models={models!r}: expected a non-empty dict {{name: .tflite path or bytes}}")
+    for name, model in models.items():
+        if isinstance(model, (bytes, bytearray)):
+            continue
+        if not isinstance(model, (str, os.PathLike)):
+            raise TypeError(f"models[{name!r}]={type(model).__name__}: expected a .tflite path or its bytes")
+        if not os.path.isfile(model):
+            raise ValueError(f"models[{name!r}]={os.fspath(model)!r}: no such file")
+    check_int(runs, "runs", minimum=1)
+    check_int(warmup, "warmup", minimum=0)
+    check_int(seed, "seed", minimum=0)
+    check_int(rounds, "rounds", minimum=1)
+    if not (is_int(num_threads) and (num_threads == -1 or num_threads >= 1)):
+        raise ValueError(f"num_threads={num_threads!r}: expected -1 (the interpreter's default) or an integer >= 1")
+
+
 def measure_latencies(models, runtime="xnnpack", runs=200, warmup=20, num_threads=1, seed=0, rounds=10):
     """Time several files under one runtime, interleaved, so that they see the same machine load.
 
@@ -62,11 +87,8 @@ def measure_latencies(models, runtime="xnnpack", runs=200, warmup=20, num_thread
     Returns:
         dict name -> :class:`Latency`.
     """
-    if runtime not in RUNTIMES:
-        raise ValueError(f"runtime={runtime!r}: allowed values are {RUNTIMES}")
-    if not (isinstance(runs, int) and runs > 0):
-        raise ValueError(f"runs={runs!r}: expected a positive integer")
-    rounds = max(1, min(int(rounds), runs))
+    _check_arguments(models, runtime, runs, warmup, num_threads, seed, rounds)
+    rounds = min(rounds, runs)
     out, live, times = {}, {}, {}
     for name, model in models.items():
         try:
