@@ -219,3 +219,26 @@ def test_files_saved_by_keras_3_itself_load_as_tf_keras_models(tmp_path):
         model = tfprune.load_model(str(tmp_path / name))
         assert isinstance(model, keras.Model)
         np.testing.assert_allclose(model(np.ones((1, 4), "float32")).numpy()[0], np.array(values, float), rtol=1e-5)
+
+
+def test_a_written_file_is_on_disk_before_it_takes_its_name(tmp_path, monkeypatch):
+    """write_bytes syncs the temporary file, then renames it, then syncs the folder: after a system
+    crash the folder holds the old file or the whole new one."""
+    target = tmp_path / "report.json"
+    target.write_text("old")
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.path.isdir(f"/proc/self/fd/{fd}"), target.read_text()))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", os.path.basename(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    io.write_text(str(target), "new")
+    assert events == [("fsync", False, "old"), ("replace", "report.json"), ("fsync", True, "new")]
+    assert target.read_text() == "new"

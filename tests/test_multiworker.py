@@ -136,6 +136,14 @@ def test_tf_configs_name_every_worker_and_one_index_each():
         tf_configs(2, ports=[5001])
 
 
+@pytest.mark.parametrize("timeout", ["60", 0, -1.0, float("nan")])
+def test_a_bad_timeout_is_refused_before_any_worker_starts(tmp_path, timeout):
+    marker = tmp_path / "started"
+    with pytest.raises(ValueError, match=r"timeout=.*: expected a positive number of seconds, or None"):
+        launch([sys.executable, "-c", f"open({str(marker)!r}, 'w')"], 2, timeout=timeout)
+    assert not marker.exists()
+
+
 def test_a_failing_worker_stops_the_others(tmp_path):
     script = tmp_path / "fail.py"
     script.write_text("import json, os, sys, time\n"

@@ -146,6 +146,20 @@ def replace_folder(new, path):
     os.replace(aside, new)
 
 
+def _sync_folder(folder):
+    """Flush ``folder``'s entries (a rename) to disk where the system allows it (not Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path):
     """Yield a temporary path in the same folder; move it onto ``path`` only on success.
@@ -167,19 +181,21 @@ def atomic_path(path):
             replace_folder(tmp, path)
         else:
             os.replace(tmp, path)
+        _sync_folder(os.path.dirname(os.path.abspath(path)))
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def write_text(path, text):
     """Write ``text`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+    write_bytes(path, text.encode("utf-8"))
 
 
 def write_bytes(path, data):
-    """Write ``data`` to ``path`` atomically."""
+    """Write ``data`` to ``path`` atomically, on disk before it takes the name (so a system crash,
+    not only a killed process, leaves the old file or the new one, never a short one)."""
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())

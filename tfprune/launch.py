@@ -11,13 +11,14 @@ is the command-line form.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import subprocess
 import time
 from typing import Mapping, Sequence
 
-from tfprune._validate import check_int
+from tfprune._validate import check_int, is_real
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -72,6 +73,8 @@ def launch(command: Sequence[str], workers: int, env: Mapping[str, str] | None =
     """
     if isinstance(command, str) or not command:
         raise ValueError(f"command={command!r}: expected a non-empty list of program and arguments")
+    if timeout is not None and not (is_real(timeout) and 0 < timeout < math.inf):
+        raise ValueError(f"timeout={timeout!r}: expected a positive number of seconds, or None for no limit")
     base = dict(os.environ if env is None else env)
     processes = []
     try:
