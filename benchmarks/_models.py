@@ -1,5 +1,6 @@
 """Models the benchmarks share that tfprune does not ship."""
 
+import _checkout  # noqa: F401  (this checkout first on the path)
 from tfprune.backend import keras
 
 

@@ -10,11 +10,11 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _checkout import ROOT  # noqa: E402  (this checkout first on the path)
 
 from tfprune.io import write_text  # noqa: E402
 
-DOC = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "benchmarks.md")
+DOC = os.path.join(ROOT, "docs", "benchmarks.md")
 HEADER = (
     "# Benchmarks\n\n"
     "Every figure here is written by a script in `benchmarks/`; each section names the command that\n"

@@ -2,6 +2,7 @@
 
 import time
 
+import _checkout  # noqa: F401  (this checkout first on the path)
 from tfprune.backend import keras
 
 

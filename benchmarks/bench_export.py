@@ -26,7 +26,7 @@ import tempfile
 import time
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _checkout import ROOT  # noqa: E402  (this checkout first on the path)
 
 import numpy as np  # noqa: E402
 
@@ -37,7 +37,6 @@ from tfprune.io import atomic_path  # noqa: E402
 
 from _report import machine, update_section  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PLOT = os.path.join(ROOT, "docs", "benchmarks_export.png")
 
 

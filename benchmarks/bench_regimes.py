@@ -15,11 +15,9 @@ import argparse
 import os
 import platform
 import shutil
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from _checkout import ROOT  # noqa: E402  (this checkout first on the path)
 
 import tfprune  # noqa: E402,F401  (tf_keras before TensorFlow)
 

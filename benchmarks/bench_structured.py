@@ -28,7 +28,7 @@ import tempfile
 import time
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import _checkout  # noqa: E402,F401  (this checkout first on the path)
 
 import numpy as np  # noqa: E402
 

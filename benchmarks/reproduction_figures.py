@@ -10,12 +10,12 @@ import os
 import shutil
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _checkout import ROOT  # noqa: E402  (this checkout first on the path)
 
 from tfprune.bench.records import read_records  # noqa: E402
 from tfprune.bench.report import FILES, cell, summary  # noqa: E402
 
-DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "reproduction")
+DOCS = os.path.join(ROOT, "docs", "reproduction")
 
 
 def _at(rows, label, level):

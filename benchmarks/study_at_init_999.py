@@ -27,13 +27,12 @@ import io
 import json
 import os
 import statistics
-import sys
 import time
 import warnings
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _checkout import ROOT  # noqa: E402  (this checkout first on the path)
 
 import tfprune  # noqa: E402
 from tfprune import data, layers  # noqa: E402
@@ -46,7 +45,7 @@ from tfprune.io import write_bytes, write_text  # noqa: E402
 from tfprune.scoring import snip as snip_module  # noqa: E402
 from tfprune.scoring import sbp_si  # noqa: E402
 
-DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+DOCS = os.path.join(ROOT, "docs")
 
 #: label -> (score, rescale) given to prune_at_init.
 METHODS = {

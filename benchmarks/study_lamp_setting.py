@@ -26,12 +26,11 @@ import io
 import json
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _checkout import ROOT  # noqa: E402  (this checkout first on the path)
 
 import tfprune  # noqa: E402
 from tfprune import data  # noqa: E402
@@ -41,7 +40,7 @@ from tfprune.cli.models import mlp_model  # noqa: E402
 from tfprune.io import write_bytes, write_text  # noqa: E402
 from tfprune.schedules import Iterative  # noqa: E402
 
-DOCS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs")
+DOCS = os.path.join(ROOT, "docs")
 ALLOCATIONS = ("lamp", "global", "uniform", "uniform+", "erk")
 
 
