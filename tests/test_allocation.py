@@ -162,6 +162,8 @@ def test_override_by_key_and_errors():
     assert allocation.allocate("uniform", weights, 0.9, overrides={"conv1/kernel": 0.0})["conv1/kernel"] == 0.0
     with pytest.raises(ValueError, match="overrides: no prunable layer named 'nope'"):
         allocation.allocate("uniform", weights, 0.9, overrides={"nope": 0.5})
+    with pytest.raises(TypeError, match=r"overrides=\[\('out', 0.5\)\]: expected a mapping"):
+        allocation.allocate("uniform", weights, 0.9, overrides=[("out", 0.5)])
     with pytest.raises(ValueError, match=r"overrides\[.dense.\]"):
         allocation.allocate("uniform", weights, 0.9, overrides={"dense": 1.5})
     with pytest.raises(ValueError, match="cannot be reached"):

@@ -94,6 +94,9 @@ def _listing(folder):
 
 @pytest.mark.parametrize("args, message", [
     (["prune", "--epochs", "0"], "Invalid value for '--epochs': 0 is not in the range x>=1. (see 'main prune --help')"),
+    (["prune", "--seed", "-1"], "Invalid value for '--seed': -1 is not in the range x>=0. (see 'main prune --help')"),
+    (["select", "--model", ".", "--seed", "-1"],
+     "Invalid value for '--seed': -1 is not in the range x>=0. (see 'main select --help')"),
     (["tune", "-o", "x", "--oracle", "grid"],
      "Invalid value for '--oracle': 'grid' is not one of 'random', 'bayesian', 'hyperband'. (see 'main tune --help')"),
     (["bench", "--preset", "imagenet"], "Invalid value for '--preset': 'imagenet' is not one of 'lamp-protocol', "

@@ -30,6 +30,16 @@ def test_bad_options_fail_cleanly_before_any_training(tmp_path):
     assert result.exit_code == 1 and r"densities=[0.5, 2.0]: [2.0] not allowed" in result.output
 
 
+@pytest.mark.parametrize("option, value, allowed", [
+    ("--epochs", "0", "x>=1"), ("--retrain-epochs", "-2", "x>=1"), ("--batch-size", "0", "x>=1"),
+    ("--points", "2", "x>=3"), ("--cka-batches", "0", "x>=1"), ("--learning-rate", "-1", "x>0"),
+])
+def test_counts_and_rates_out_of_range_are_named_with_their_option(tmp_path, option, value, allowed):
+    result = CliRunner().invoke(regimes_command, [option, value, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2 and f"Invalid value for '{option}'" in result.output and allowed in result.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_help_imports_no_tensorflow():
     code = ("import sys; from click.testing import CliRunner; from tfprune.cli.regimes import regimes_command;"
             "r = CliRunner().invoke(regimes_command, ['--help']); assert r.exit_code == 0, r.output;"

@@ -106,6 +106,8 @@ def allocate(method: str | Callable, weights: Mapping[str, Any], sparsity: float
     sparsity = budget.check_sparsity(sparsity)
     weights = budget.check_weights(weights, need_values=found.uses_values)
     sizes = budget.sizes_of(weights)
+    if overrides is not None and not isinstance(overrides, Mapping):
+        raise TypeError(f"overrides={overrides!r}: expected a mapping {{layer name or key: sparsity}}")
     fixed = {}
     for name, value in (overrides or {}).items():
         key = override_key(name, list(weights))

@@ -129,7 +129,7 @@ def training_options(epochs_help):
 
 #: ``--seed``, ``--jit``, ``--output``, ``--quiet``, ``--export``, ``--export-quantize``.
 run_options = options(
-    click.option("--seed", type=int, default=0, show_default=True),
+    click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
     click.option("--jit/--no-jit", default=False, show_default=True, help="Compile training with XLA."),
     click.option("--output", type=click.Path(file_okay=False), default="tfprune-output", show_default=True),
     click.option("--quiet", is_flag=True, help="No progress bars."),

@@ -58,13 +58,18 @@ def parse_numbers(text: str, option: str, integer: bool = False) -> list:
                    "Default: the built-in "
                    "BatchNorm CNN (images) or MLP.")
 @click.option("--allocation", default="uniform", show_default=True, help="Pruning allocation (the paper: uniform).")
-@click.option("--epochs", default=10, show_default=True, help="Dense epochs when not the temperature.")
-@click.option("--retrain-epochs", default=10, show_default=True, help="Retraining epochs of each sparse model.")
-@click.option("--learning-rate", default=1e-3, show_default=True, help="Adam learning rate (base).")
-@click.option("--batch-size", default=64, show_default=True, help="Batch size (base).")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Dense epochs when not the temperature.")
+@click.option("--retrain-epochs", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Retraining epochs of each sparse model.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True,
+              help="Adam learning rate (base).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Batch size (base).")
 @click.option("--seeds", default="1,2", show_default=True, help="The two retraining seeds.")
-@click.option("--points", default=11, show_default=True, help="Points on the connectivity path.")
-@click.option("--cka-batches", default=10, show_default=True, help="Training batches for CKA.")
+@click.option("--points", type=click.IntRange(min=3), default=11, show_default=True,
+              help="Points on the connectivity path.")
+@click.option("--cka-batches", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Training batches for CKA.")
 @click.option("--mc-threshold", default=-0.02, show_default=True, help="Regime I when mc is below this.")
 @click.option("--cka-threshold", default=0.95, show_default=True, help="Regime II-A when CKA is below this.")
 @click.option("--out", "out_dir", default="tfprune-regimes", show_default=True,

@@ -56,7 +56,7 @@ def plot_widths(report) -> bytes:
 @click.option("--candidates", type=click.IntRange(min=1), default=50, show_default=True,
               help="greedy: channels evaluated per step.")
 @click.option("--finetune-epochs", type=click.IntRange(min=0), default=0, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--output", type=click.Path(file_okay=False), default="tfprune-output", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option("--export", "export_path", type=click.Path(dir_okay=False), default=None,
@@ -114,7 +114,7 @@ def _int_list(text: str, option: str) -> list[int]:
 @click.option("--keep", type=click.IntRange(min=1), default=32, show_default=True, help="Neurons selected.")
 @click.option("--threshold", type=float, default=None, help="Training loss defining t* (default: reached by every m).")
 @click.option("--candidates", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--output", type=click.Path(file_okay=False), default="tfprune-study", show_default=True)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @clean_errors
