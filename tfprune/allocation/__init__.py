@@ -106,7 +106,7 @@ def allocate(method: str | Callable, weights: Mapping[str, Any], sparsity: float
     sparsity = budget.check_sparsity(sparsity)
     weights = budget.check_weights(weights, need_values=found.uses_values)
     sizes = budget.sizes_of(weights)
-    if overrides is not None and not isinstance(overrides, Mapping):
+    if overrides is not None and not callable(getattr(overrides, "items", None)):  # a dict, or tracked dict
         raise TypeError(f"overrides={overrides!r}: expected a mapping {{layer name or key: sparsity}}")
     fixed = {}
     for name, value in (overrides or {}).items():
