@@ -165,6 +165,17 @@ def test_prune_prints_no_tensorflow_start_up_lines(tmp_path):
     assert "test accuracy: dense" in run.stdout
 
 
+@pytest.mark.parametrize("command", ["select", "select-study"])
+def test_a_subcommand_that_imports_tensorflow_for_its_choices_starts_quietly_too(command):
+    """Its module is imported while click resolves it, before the group's quiet start."""
+    run = _python("-m", "tfprune.cli", command, "--help")
+    assert run.returncode == 0, run.stderr
+    assert [line for line in run.stderr.splitlines() if TF_STARTUP.search(line)] == []
+    assert f"Usage: tfprune {command} [OPTIONS]" in run.stdout
+    verbose = _python("-m", "tfprune.cli", "--verbose", command, "--help")
+    assert verbose.returncode == 0 and TF_STARTUP.search(verbose.stderr), verbose.stderr
+
+
 def test_stderr_is_silenced_at_the_descriptor_and_restored():
     script = textwrap.dedent("""
         import io, os, sys

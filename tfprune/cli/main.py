@@ -63,7 +63,9 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, cmd_name):
         if cmd_name in self.lazy_subcommands and cmd_name not in self.commands:
             module, attribute, _ = self.lazy_subcommands[cmd_name]
-            command = getattr(importlib.import_module(module), attribute)
+            # a subcommand module may import TensorFlow (for its choices): quietly, as the group does
+            with contextlib.nullcontext() if ctx.params.get("verbose") else _stderr_silenced():
+                command = getattr(importlib.import_module(module), attribute)
             if not isinstance(command, click.Command):
                 raise TypeError(f"{module}:{attribute} is not a click command")
             self.add_command(command, cmd_name)
