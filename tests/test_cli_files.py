@@ -242,3 +242,25 @@ def test_a_written_file_is_on_disk_before_it_takes_its_name(tmp_path, monkeypatc
     io.write_text(str(target), "new")
     assert events == [("fsync", False, "old"), ("replace", "report.json"), ("fsync", True, "new")]
     assert target.read_text() == "new"
+
+
+def test_writes_keep_the_permissions_the_user_gave_and_new_folders_get_the_usual_ones(tmp_path):
+    """The staging folder comes from mkdtemp (private, 0o700); swapped in, it must not change the
+    user's folder or file permissions, and a new output folder is made as mkdir would make it."""
+    old_umask = os.umask(0o022)
+    try:
+        kept = tmp_path / "kept"
+        kept.mkdir()
+        os.chmod(kept, 0o750)
+        _output.write_folder(str(kept), keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), {"a.txt": b"1"})
+        assert oct(os.stat(kept).st_mode & 0o777) == oct(0o750)
+        new = tmp_path / "new"
+        _output.write_folder(str(new), keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), {"a.txt": b"1"})
+        assert oct(os.stat(new).st_mode & 0o777) == oct(0o755)
+        script = tmp_path / "run.sh"
+        script.write_text("old")
+        os.chmod(script, 0o751)
+        io.write_text(str(script), "new")
+        assert oct(os.stat(script).st_mode & 0o777) == oct(0o751) and script.read_text() == "new"
+    finally:
+        os.umask(old_umask)

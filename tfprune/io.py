@@ -13,6 +13,7 @@ import ctypes.util
 import errno
 import os
 import shutil
+import stat
 import tempfile
 
 from tfprune._validate import named
@@ -93,6 +94,17 @@ def remove_stale(parent, base):
             else:
                 with contextlib.suppress(OSError):
                     os.remove(stale)
+
+
+def keep_mode(new, path):
+    """Give ``new`` (about to replace ``path``) the permissions of ``path``, or, when there is no
+    ``path`` yet, those of a folder made the usual way (``mkdtemp`` makes its folders private)."""
+    if os.path.lexists(path):
+        os.chmod(new, stat.S_IMODE(os.stat(path).st_mode))
+    elif os.path.isdir(new):
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(new, 0o777 & ~umask)
 
 
 def make_temporary_folder(path):
@@ -177,6 +189,8 @@ def atomic_path(path):
             raise RuntimeError(f"nothing was written for {path!r}")
         if os.path.isdir(path) and not os.path.isdir(tmp):
             raise ValueError(f"path={path!r} is a folder; refusing to replace it with a file")
+        if os.path.lexists(path):
+            keep_mode(tmp, path)
         if os.path.isdir(tmp) and os.path.isdir(path):
             replace_folder(tmp, path)
         else:

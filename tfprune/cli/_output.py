@@ -13,7 +13,7 @@ import shutil
 
 import click
 
-from tfprune.io import check_folder, check_parent, make_temporary_folder, replace_folder
+from tfprune.io import check_folder, check_parent, keep_mode, make_temporary_folder, replace_folder
 
 #: The files a pruning command writes into ``--output``.
 OUTPUT_FILES = ("model.keras", "report.md", "report.json", "sparsity.png")
@@ -111,6 +111,7 @@ def write_folder(folder, model, files):
         for name, data in files.items():
             with open(os.path.join(staging, name), "wb") as f:
                 f.write(data)
+        keep_mode(staging, folder)
         replace_folder(staging, folder)
         return [os.path.join(folder, name) for name in ("model.keras", *files)]
     finally:
