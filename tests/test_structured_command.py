@@ -44,8 +44,9 @@ def test_select_command_writes_model_report_plot_and_export(tmp_path, saved_cnn)
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--method", "random"], "width=None: method='random' needs width"),
-    (["--width", "1.5"], "width=1.5: must be a number in (0, 1]"),
+    (["--method", "random"], "Error: --width None: method='random' needs width"),
+    (["--width", "1.5"], "Error: --width 1.5: must be a number in (0, 1]"),
+    (["--tolerance", "-0.1"], "Error: --tolerance -0.1: must be a number"),
     (["--dataset", "mnist1d", "--width", "0.5"], "takes inputs of shape (8, 8, 1), but dataset 'mnist1d' has (40, 1)"),
 ])
 def test_select_command_refuses_bad_input(tmp_path, saved_cnn, args, message):

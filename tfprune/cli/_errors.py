@@ -56,6 +56,10 @@ OPTIONS = {
     "representative_data": "--representative-dataset",
     "verify_data": "--representative-dataset",
     "data_dir": "--data-dir",
+    "width": "--width",
+    "tolerance": "--tolerance",
+    "candidates": "--candidates",
+    "finetune_epochs": "--finetune-epochs",
 }
 
 

@@ -65,7 +65,7 @@ def plot_widths(report) -> bytes:
 @clean_errors
 def select_command(model_path, dataset, data_dir, method, width, tolerance, candidates, finetune_epochs,
                    seed, output, quiet, export_path, allow_lambda):
-    """Remove whole neurons/filters of a trained model (greedy forward selection, L1 or random) and
+    """Remove whole neurons/filters of a trained model (greedy forward selection, L1, LAMP or random) and
     write the narrower model (model.keras), report.json and widths.png to OUTPUT."""
     from tfprune import data
     from tfprune.backend import tf
