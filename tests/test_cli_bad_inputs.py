@@ -127,3 +127,13 @@ def test_a_bad_input_is_one_line_and_changes_nothing(files, tmp_path, case):
     assert result.stderr.startswith("Error: " + STARTS[case].format(**{"in": files, "out": out})), result.stderr
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert _listing(out) == before
+
+
+def test_cli_words_rename_arguments_but_leave_quoted_code_alone():
+    from tfprune.cli._errors import cli_words
+
+    message = ("name='mnist': TFDS data not found under data_dir='/d'. Prepare it with "
+               "`tensorflow_datasets.load('mnist', data_dir=..., download=True)`; batch_size=0 is allowed=False")
+    assert cli_words(message) == (
+        "name='mnist': TFDS data not found under --data-dir '/d'. Prepare it with "
+        "`tensorflow_datasets.load('mnist', data_dir=..., download=True)`; --batch-size 0 is allowed=False")

@@ -305,7 +305,7 @@ def _load_tfds(name, batch_size, validation_fraction, test_fraction, seed, data_
             f"name={name!r}: TFDS data not found under data_dir={where!r} (looked in "
             f"{builder.data_dir!r}). tfprune never downloads: prepare it beforehand, e.g. "
             f"`tfds build {name} --data_dir {where}` or "
-            f"tensorflow_datasets.load({name!r}, data_dir=..., download=True) on a machine "
+            f"`tensorflow_datasets.load({name!r}, data_dir=..., download=True)` on a machine "
             "with network access"
         ) from None
 

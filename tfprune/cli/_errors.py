@@ -64,14 +64,17 @@ OPTIONS = {
 
 
 def cli_words(message, options=None):
-    """``message`` with Python argument names replaced by the command line's options."""
-    for phrase, replacement in PHRASES.items():
-        message = message.replace(phrase, replacement)
-    for name, option in {**OPTIONS, **(options or {})}.items():
-        ending = r"(=|\b)" if "_" in name else "(=)"  # a plain word only as ``name=value``
-        message = re.sub(rf"(?<![\w.\-']){re.escape(name)}{ending}",
-                         lambda m, option=option: option + (" " if m.group(1) == "=" else ""), message)
-    return re.sub(r"^model: ", "--model: ", message)
+    """``message`` with Python argument names replaced by the command line's options; code quoted
+    in backticks (a Python call to run elsewhere) is left as it is."""
+    parts = message.split("`")
+    for i in range(0, len(parts), 2):  # outside backticks
+        for phrase, replacement in PHRASES.items():
+            parts[i] = parts[i].replace(phrase, replacement)
+        for name, option in {**OPTIONS, **(options or {})}.items():
+            ending = r"(=|\b)" if "_" in name else "(=)"  # a plain word only as ``name=value``
+            parts[i] = re.sub(rf"(?<![\w.\-']){re.escape(name)}{ending}",
+                              lambda m, option=option: option + (" " if m.group(1) == "=" else ""), parts[i])
+    return re.sub(r"^model: ", "--model: ", "`".join(parts))
 
 
 @contextlib.contextmanager
