@@ -490,9 +490,9 @@ def test_cli_export_int8_on_digits(cnn, tmp_path):
 
     bad = CliRunner().invoke(export_command, [saved, str(tmp_path / "bad.tflite"), "--quantize", "int8"])
     assert (bad.exit_code, bad.stderr) == (1, (
-        "Error: --quantize 'int8' needs --representative-dataset (a numpy array of model inputs, e.g. 100-500 "
-        "training samples) to calibrate activation ranges; or choose --quantize 'dynamic' or 'float16', which "
-        "need none\n"))
+        "Error: --quantize 'int8' needs --representative-dataset (digits, mnist1d, a prepared TFDS name, or a "
+        ".npy file of model inputs) to calibrate activation ranges; or choose --quantize 'dynamic' or 'float16', "
+        "which need none\n"))
     assert not (tmp_path / "bad.tflite").exists()
 
 

@@ -36,6 +36,8 @@ PHRASES = {
     "(another fit continues the schedule) or fit the schedule to the run with for_run(sparsity, total_steps)":
         "(raise --epochs)",
     "or use another directory": "or use another --output",
+    "(a numpy array of model inputs, e.g. 100-500 training samples)":
+        "(digits, mnist1d, a prepared TFDS name, or a .npy file of model inputs)",
 }
 #: Python argument names -> command-line options (``name=value`` becomes ``--option value``).
 OPTIONS = {
