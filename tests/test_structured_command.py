@@ -2,6 +2,7 @@
 by the CLI package)."""
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -41,6 +42,8 @@ def test_select_command_writes_model_report_plot_and_export(tmp_path, saved_cnn)
     assert (out / "model.keras").stat().st_size > 0 and (out / "widths.png").stat().st_size > 0
     assert (tmp_path / "small.tflite").stat().st_size > 0
     assert "accuracy (test)" in result.output and "exported" in result.output
+    for name in ("model.keras", "report.json", "widths.png"):
+        assert f"wrote {os.path.relpath(out / name)}" in result.output
 
 
 @pytest.mark.parametrize("args, message", [

@@ -6,6 +6,7 @@ TensorFlow is imported inside the commands only.
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -83,9 +84,11 @@ def select_command(model_path, dataset, data_dir, method, width, tolerance, cand
     check_fits(model, model_path, splits)
     small, report = select(model, splits, method, width=width, tolerance=tolerance, seed=seed,
                            progress=not quiet, finetune_epochs=finetune_epochs, **options)
-    write_folder(output, small, {"report.json": json.dumps(report.to_dict(), indent=2).encode(),
-                                 "widths.png": plot_widths(report)})
+    written = write_folder(output, small, {"report.json": json.dumps(report.to_dict(), indent=2).encode(),
+                                           "widths.png": plot_widths(report)})
     click.echo(report.format())
+    for path in written:
+        click.echo(f"wrote {os.path.relpath(path)}")
     if export_path:
         from tfprune.export import to_tflite
 
