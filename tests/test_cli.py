@@ -157,6 +157,24 @@ def test_version_is_one_line_and_help_imports_no_tensorflow():
     assert all(f"  {name} " in run.stdout for name in ("prune", "prune-at-init", "export", "tune"))
 
 
+@pytest.mark.parametrize("command", ["export", "prune-at-init", "regimes", "bench", "launch"])
+def test_a_subcommands_help_starts_no_tensorflow(command):
+    """--help prints and exits: the group does not start TensorFlow for it (about 4 s)."""
+    script = textwrap.dedent(f"""
+        import sys
+        import tfprune.cli
+        try:
+            tfprune.cli.main([{command!r}, "--help"], prog_name="tfprune")
+        except SystemExit as exit:
+            assert exit.code == 0, exit.code
+        print("tensorflow loaded:", "tensorflow" in sys.modules)
+    """)
+    run = _python("-c", script)
+    assert run.returncode == 0, run.stderr
+    assert f"Usage: tfprune {command}" in run.stdout
+    assert run.stdout.splitlines()[-1] == "tensorflow loaded: False"
+
+
 def test_prune_prints_no_tensorflow_start_up_lines(tmp_path):
     run = _python("-m", "tfprune.cli", "prune", "--epochs", "1", "--schedule", "oneshot", "--quiet",
                   "--output", str(tmp_path / "o"), cwd=tmp_path)
@@ -165,9 +183,10 @@ def test_prune_prints_no_tensorflow_start_up_lines(tmp_path):
     assert "test accuracy: dense" in run.stdout
 
 
-@pytest.mark.parametrize("command", ["select", "select-study"])
+@pytest.mark.parametrize("command", ["select", "select-study", "prune", "tune"])
 def test_a_subcommand_that_imports_tensorflow_for_its_choices_starts_quietly_too(command):
-    """Its module is imported while click resolves it, before the group's quiet start."""
+    """Its module is imported while click resolves it, before the group's quiet start; for --help
+    the group starts no TensorFlow at all, but the help may import it for its choices."""
     run = _python("-m", "tfprune.cli", command, "--help")
     assert run.returncode == 0, run.stderr
     assert [line for line in run.stderr.splitlines() if TF_STARTUP.search(line)] == []
@@ -287,3 +306,8 @@ def test_prune_trains_a_softmax_model_on_the_right_loss(tmp_path):
         accuracy[name] = json.loads((out / "report.json").read_text())["accuracy"]["pruned"]
     assert accuracy["logits"] > 0.8 and accuracy["softmax"] > 0.8, accuracy
     assert abs(accuracy["logits"] - accuracy["softmax"]) <= 0.05, accuracy
+
+
+def test_an_error_before_help_is_still_shown():
+    run = _python("-m", "tfprune.cli", "prune", "--bogus", "--help")
+    assert run.returncode == 2 and "No such option '--bogus'" in run.stderr, run.stderr

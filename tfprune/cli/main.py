@@ -39,6 +39,10 @@ COMMANDS = {
 }
 
 
+#: Where the group keeps the subcommand and its arguments for its own callback (``ctx.meta``).
+SUBCOMMAND_ARGS = "tfprune.subcommand_args"
+
+
 class LazyGroup(click.Group):
     """A click group whose subcommands are imported when asked for, not when the group is (its
     help lists them from their one-line help, importing none)."""
@@ -53,8 +57,14 @@ class LazyGroup(click.Group):
     def invoke(self, ctx):
         """Run the subcommand; a value click rejects (``--epochs 0``, an unknown choice) is one
         ``Error:`` line with a pointer to ``--help``, not the usage block (exit code 2)."""
+        ctx.meta[SUBCOMMAND_ARGS] = [*getattr(ctx, "_protected_args", ctx.protected_args), *ctx.args]
+        # help only: TensorFlow is not started, but a subcommand's help may import it for its
+        # choices; its start-up lines are hidden (the help itself goes to stdout, errors surface
+        # after the block)
+        quiet = _asks_for_help(ctx) and not ctx.params.get("verbose")
         try:
-            return super().invoke(ctx)
+            with _stderr_silenced() if quiet else contextlib.nullcontext():
+                return super().invoke(ctx)
         except click.UsageError as error:
             if error.ctx is None:
                 raise
@@ -126,8 +136,14 @@ def start_tensorflow(verbose=False):
 @click.pass_context
 def main(ctx, verbose):
     """tfprune: layer-adaptive and at-initialisation pruning for Keras models."""
-    if not ctx.resilient_parsing:
+    if not ctx.resilient_parsing and not _asks_for_help(ctx):
         start_tensorflow(verbose)
+
+
+def _asks_for_help(ctx):
+    """Whether the subcommand's arguments ask for its ``--help`` (it prints and exits, with no
+    TensorFlow to start)."""
+    return "--help" in ctx.meta.get(SUBCOMMAND_ARGS, ())
 
 
 __all__ = ["main", "LazyGroup", "start_tensorflow", "COMMANDS"]
