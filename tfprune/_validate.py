@@ -74,6 +74,8 @@ def num_classes(model: Any) -> int:
 def check_examples(model: Any, x: np.ndarray, y: np.ndarray, context: str, one_hot: bool = True) -> None:
     """A clear ValueError (``data: ...``, naming ``context``) unless ``x`` fits the model's input
     and ``y`` holds one label per example: class indices in range, or one-hot rows when ``one_hot``."""
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError("data: x and y must be arrays with a leading example axis")
     expected = tuple(model.inputs[0].shape[1:])
     got = tuple(x.shape[1:])
     if len(expected) != len(got) or any(e is not None and e != g for e, g in zip(expected, got)):

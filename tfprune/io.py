@@ -189,8 +189,7 @@ def atomic_path(path):
             raise RuntimeError(f"nothing was written for {path!r}")
         if os.path.isdir(path) and not os.path.isdir(tmp):
             raise ValueError(f"path={path!r} is a folder; refusing to replace it with a file")
-        if os.path.lexists(path):
-            keep_mode(tmp, path)
+        keep_mode(tmp, path)
         if os.path.isdir(tmp) and os.path.isdir(path):
             replace_folder(tmp, path)
         else:

@@ -264,9 +264,8 @@ def callbacks(model: Any, log_dir: str | None = None, allocation: str | Callable
     first = next(iter(schedules.values()))
     bundle = [tfmot.sparsity.keras.UpdatePruningStep()]
     adaptive = first.adaptive and first.schedule.pruning_steps()
-    if adaptive:
-        allocation_of(first, allocation)  # an unknown or missing allocation fails here, not inside fit
-    bundle.append(RefreshAllocation(allocation) if adaptive else UpdateMasks())
+    # an unknown or missing allocation fails here, not inside fit
+    bundle.append(RefreshAllocation(allocation_of(first, allocation)) if adaptive else UpdateMasks())
     if getattr(first.schedule, "rewind_step", None) is not None:
         bundle.append(Rewind())
     if log_dir is not None:

@@ -57,7 +57,8 @@ class LazyGroup(click.Group):
     def invoke(self, ctx):
         """Run the subcommand; a value click rejects (``--epochs 0``, an unknown choice) is one
         ``Error:`` line with a pointer to ``--help``, not the usage block (exit code 2)."""
-        ctx.meta[SUBCOMMAND_ARGS] = [*getattr(ctx, "_protected_args", ctx.protected_args), *ctx.args]
+        protected = ctx._protected_args if hasattr(ctx, "_protected_args") else ctx.protected_args  # click < 8.2
+        ctx.meta[SUBCOMMAND_ARGS] = [*protected, *ctx.args]
         # help only: TensorFlow is not started, but a subcommand's help may import it for its
         # choices; its start-up lines are hidden (the help itself goes to stdout, errors surface
         # after the block)

@@ -127,9 +127,9 @@ def select_study_command(dataset, data_dir, sizes, checkpoints, hidden, keep, th
     for several dataset sizes; writes study.csv, loss_vs_t.png and t_star_vs_m.png to OUTPUT."""
     sizes, checkpoints = _int_list(sizes, "--sizes"), _int_list(checkpoints, "--checkpoints")
     from tfprune import data, io
+    from tfprune.structured import pretraining_study
 
     io.check_folder(output, "--output")
-    from tfprune.structured import pretraining_study
 
     x, y = data.load(dataset, seed=seed, data_dir=data_dir).numpy("train")
     result = pretraining_study(x, y, sizes, checkpoints, hidden=hidden, keep=keep, threshold=threshold,

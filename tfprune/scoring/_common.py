@@ -164,8 +164,6 @@ def scoring_batch(model, data, scorer, samples_per_class=SAMPLES_PER_CLASS, seed
         raise TypeError(
             f"data: expected (x, y) arrays, a tfprune.data.Splits or a tf.data.Dataset, got {type(data).__name__}"
         )
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError("data: x and y must be arrays with a leading example axis")
     check_examples(model, x, y, f"score={scorer!r}")
     return np.asarray(x, np.float32), y
 

@@ -60,8 +60,6 @@ def _arrays(data: Any, model: Any) -> tuple[tuple, tuple, str]:
         found = splits["train"], splits["test"], "test"
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         x, y = np.asarray(data[0]), np.asarray(data[1])
-        if x.ndim == 0 or y.ndim == 0:
-            raise ValueError("data: x and y must be arrays with a leading example axis")
         splits = {"selection data": (x, y)}
         found = (x, y), (x, y), "selection data"
     else:

@@ -108,10 +108,10 @@ def pretraining_study(x: np.ndarray, y: np.ndarray, sizes: Sequence[int] = (250,
     check_int(batch_size, "batch_size", minimum=1)
     check_int(candidates, "candidates", minimum=1)
     check_int(seed, "seed", minimum=0)
-    for argument, value in (("threshold", threshold), ("learning_rate", learning_rate)):
-        if (value is not None or argument == "learning_rate") and not (is_real(value) and 0 < value < math.inf):
-            raise ValueError(f"{argument}={value!r}: must be a positive finite number"
-                             + (" or None" if argument == "threshold" else ""))
+    if threshold is not None and not (is_real(threshold) and 0 < threshold < math.inf):
+        raise ValueError(f"threshold={threshold!r}: must be a positive finite number or None")
+    if not (is_real(learning_rate) and 0 < learning_rate < math.inf):
+        raise ValueError(f"learning_rate={learning_rate!r}: must be a positive finite number")
     if output is not None:
         io.check_folder(output, "output")
     order = np.random.default_rng(seed).permutation(len(x))
